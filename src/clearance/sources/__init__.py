@@ -82,6 +82,8 @@ def format_for(source: str, path: Path) -> Format:
         raise SourceError(path, "cannot tell the list format of this folder; expected an OFAC CSV set")
     suffix = path.suffix.lower()
     if suffix in (".json", ".jsonl", ".ftm", ".ijson"):
+        from . import csl
+
         if csl.looks_like_csl_json(path):
             return formats["csl"]
         return formats["ftm"]
@@ -91,5 +93,3 @@ def format_for(source: str, path: Path) -> Format:
         return formats["un-xml"]
     raise SourceError(path, f"unknown list format {suffix!r}; expected .csv, .yaml, .json/.jsonl (FtM or CSL) or .xml (UN)")
 
-
-from . import csl  # noqa: E402  (looks_like_csl_json is needed by format_for)
