@@ -132,3 +132,169 @@ def blank(value: str | None) -> str | None:
     if not value or value == "-0-":
         return None
     return value
+
+
+# --- Shared value helpers (added for the UN, DPL, CSL and user-list parsers) ---
+# Imports sit here, not at the top, so the block above stays untouched.
+import re as _re  # noqa: E402
+import unicodedata as _unicodedata  # noqa: E402
+from datetime import date as _date  # noqa: E402
+from functools import lru_cache as _lru_cache  # noqa: E402
+
+from ..model import LISTING_PROPERTIES as _LISTING_PROPERTIES, Entity as _Entity  # noqa: E402
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"), ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+# ISO date, optionally with a time or an XML Schema zone ("2001-01-25-05:00").
+_ISO_DATE = _re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ].*|Z|[+-]\d{2}:\d{2})?$")
+_US_DATE = _re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_TEXT_DATE = _re.compile(r"^(?:(\d{1,2})\s+)?([A-Za-z]+)\.?,?\s+(\d{4})$")
+
+
+def iso_date(value: str | None) -> str | None:
+    """A date as ISO text (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``), or None.
+
+    Accepts ISO dates (a time or zone part is dropped), US ``MM/DD/YYYY`` (the order
+    every US list uses; never read as DD/MM) and ``[DD] Mon[.] YYYY``.  Keeps
+    only the precision the source gives, and refuses impossible dates rather
+    than guessing.
+    """
+    text = " ".join((value or "").split())
+    if not text:
+        return None
+    match = _ISO_DATE.match(text)
+    if match:
+        year, month, day = match.groups()
+        return _checked_date(int(year), month and int(month), day and int(day))
+    match = _US_DATE.match(text)
+    if match:
+        month, day, year = match.groups()
+        return _checked_date(int(year), int(month), int(day))
+    match = _TEXT_DATE.match(text)
+    if match:
+        day, month_name, year = match.groups()
+        month = _MONTHS.get(month_name.lower())
+        if month is None:
+            return None
+        return _checked_date(int(year), month, day and int(day))
+    return None
+
+
+def _checked_date(year: int, month: int | None, day: int | None) -> str | None:
+    if not 1000 <= year <= 2999:
+        return None
+    if month is None:
+        return f"{year:04d}"
+    if not 1 <= month <= 12:
+        return None
+    if day is None:
+        return f"{year:04d}-{month:02d}"
+    try:
+        return _date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+#: Country spellings the territory names below do not cover.
+_COUNTRY_ALIASES = {
+    "prc": "cn",
+    "uae": "ae",
+    "uk": "gb",
+    "usa": "us",
+    "turkey": "tr",
+    "viet nam": "vn",
+    "congo": "cg",
+    "republic of the congo": "cg",
+    "former soviet union": "suhh",
+    "china, hong kong special administrative region": "hk",
+    "china, macao special administrative region": "mo",
+}
+
+
+def _country_key(text: str) -> str:
+    text = _unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not _unicodedata.combining(c))
+    text = " ".join(text.replace("’", "'").casefold().split())
+    return text[4:] if text.startswith("the ") else text
+
+
+@_lru_cache(maxsize=1)
+def _country_table() -> dict[str, str]:
+    """Codes and English names -> FtM country code.
+
+    Built from rigour's territory records (names and codes only) instead of
+    ``registry.country.clean``, whose first call transliterates ~29,000 names
+    and costs about two seconds per process.
+    """
+    from rigour.territories import get_territories
+
+    table: dict[str, str] = {}
+    for territory in get_territories():
+        code = territory.ftm_country
+        if not code:
+            continue
+        for key in (territory.code, territory.alpha3, *territory.other_codes):
+            if key:
+                table.setdefault(key.casefold(), code)
+        for name in (territory.name, territory.full_name, territory.in_sentence):
+            if name:
+                table.setdefault(_country_key(name), code)
+    table.update(_COUNTRY_ALIASES)
+    return table
+
+
+@_lru_cache(maxsize=4096)
+def country_code(value: str | None) -> str | None:
+    """The lowercase FtM country code for a code or English country name.
+
+    ``"US"``, ``"usa"``, ``"Iran (Islamic Republic of)"`` -> ``"us"``, ``"us"``,
+    ``"ir"``.  A value that is not recognised is returned as given (stripped),
+    so no information is lost; blanks give None.
+    """
+    text = " ".join((value or "").split())
+    if not text:
+        return None
+    table = _country_table()
+    key = _country_key(text)
+    if key in table:
+        return table[key]
+    inverted = _re.match(r"^(.*?)\s*\((.*)\)$", key)  # UN style "Iran (Islamic Republic of)"
+    if inverted:
+        for candidate in (f"{inverted.group(2)} {inverted.group(1)}", inverted.group(1)):
+            if candidate in table:
+                return table[candidate]
+    return text
+
+
+@_lru_cache(maxsize=64)
+def schema_properties(schema: str) -> frozenset[str]:
+    """Property names FollowTheMoney allows on ``schema`` (empty if unknown)."""
+    from followthemoney import model as ftm_model
+
+    found = ftm_model.get(schema)
+    return frozenset(found.properties) if found is not None else frozenset()
+
+
+def add_checked(entity: _Entity, prop: str, value: str | None, label: str | None = None) -> None:
+    """Add ``value`` as ``prop`` when the entity's schema has that property.
+
+    Listing facts (:data:`~clearance.model.LISTING_PROPERTIES`) are always
+    allowed.  Otherwise the value is kept, not lost, as a ``notes`` line
+    ``"<label>: <value>"`` (label defaults to the property name).
+    """
+    if value is None or not str(value).strip():
+        return
+    if prop in _LISTING_PROPERTIES or prop in schema_properties(entity.schema):
+        entity.add(prop, value)
+    else:
+        entity.add("notes", f"{label or prop}: {value}")

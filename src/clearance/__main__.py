@@ -1,0 +1,5 @@
+"""``python -m clearance`` runs the CLI."""
+
+from .cli import main
+
+main()

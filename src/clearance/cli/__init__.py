@@ -1,0 +1,84 @@
+"""The ``clearance`` command: a thin face over the library.
+
+Exit codes: 0 success / all clear, 1 something flagged (screening commands) or
+a check failed, 2 an error (one line on stderr naming what and where).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..errors import ClearanceError
+
+app = typer.Typer(
+    name="clearance",
+    help="Restricted-party and covered-equipment screening on the real published lists.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+lists_app = typer.Typer(help="Import, inspect, diff and export list snapshots.", no_args_is_help=True)
+store_app = typer.Typer(help="Initialise and check the snapshot store.", no_args_is_help=True)
+app.add_typer(lists_app, name="lists")
+app.add_typer(store_app, name="store")
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool = True) -> Iterator[Progress | None]:
+    """A Rich progress bar on a terminal; nothing when output is piped."""
+    if not enabled or not err_console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        yield progress
+
+
+def get_store():
+    """Open the store, initialising it from the bundled lists on first use (with progress)."""
+    from ..store import open_store
+
+    store = open_store(initialise=False)
+    if store.is_empty():
+        from ..store import initialise_bundled
+
+        err_console.print("[dim]First use: importing the bundled lists into the store...[/dim]")
+        with progress_bar("Importing") as progress:
+            task = progress.add_task("Importing bundled lists", total=None) if progress else None
+
+            def on_import(index: int, total: int, source: str, captured: str) -> None:
+                if progress is not None:
+                    progress.update(task, total=total, completed=index, description=f"{source} {captured}")
+
+            initialise_bundled(store, on_import)
+    return store
+
+
+def main() -> None:
+    """Console-script entry point: turns library errors into one line and exit 2."""
+    from . import lists, store_cmd  # noqa: F401  (register commands)
+
+    try:
+        from . import check  # noqa: F401
+    except ModuleNotFoundError as exc:  # the matching engine is still being built
+        if exc.name not in ("clearance.cli.check", "clearance.screen", "clearance.match"):
+            raise
+    try:
+        app()
+    except ClearanceError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
