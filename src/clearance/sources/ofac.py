@@ -2,11 +2,10 @@
 non-SDN lists (``cons_prim.csv`` ...), which share one layout.
 
 A set is a main file (one row per entry), address and alias files keyed by
-``ent_num``, and a comments file that continues the main file's ``Remarks``
-field: OFAC cuts Remarks at 1,000 characters and writes the rest, from the very
-next character (often mid-word), to the comments file.  The full remarks are
-therefore ``Remarks + continuation`` with no separator (ent 12300:
-``"... PROMO RAI"`` + ``"Z S.A.S.; ..."``).
+``ent_num``, and a comments file continuing ``Remarks``: OFAC cuts Remarks at
+1,000 characters and writes the rest, from the next character (often mid-word),
+to the comments file, so full remarks are ``Remarks + continuation`` with no
+separator (ent 12300: ``"... PROMO RAI"`` + ``"Z S.A.S.; ..."``).
 
 Decisions, each tested:
 
@@ -31,7 +30,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from ..errors import SourceError
 from ..model import IDENTIFIER_PROPERTIES, LISTING_PROPERTIES, Entity, slug_id
@@ -53,28 +52,20 @@ class FileSet:
 SDN = FileSet("OFAC SDN", ("sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv"))
 CONS = FileSet("OFAC non-SDN", ("cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv"))
 
-# --- which properties each schema accepts -------------------------------------
-# The FtM properties this parser emits, per schema (entity-typed FtM properties
-# such as Vessel.owner are excluded: they hold ids, not names).  A hard-coded
-# table keeps the 1 s followthemoney import off the load path; a test checks
-# it against followthemoney.model.
+# The FtM properties this parser emits, per schema; entity-typed ones such as
+# Vessel.owner hold ids, not names, so are left out.  Hard-coded to keep the 1 s
+# followthemoney import off the load path; a test checks it against FtM.
 _THING = {"name", "alias", "previousName", "weakAlias", "notes", "program", "sourceUrl", "address", "country"}
-_PARTY = _THING | {
-    "email", "phone", "website", "idNumber", "taxNumber", "vatCode", "registrationNumber",
-    "leiCode", "swiftBic", "dunsCode", "uscCode", "incorporationDate",
-}
+_PARTY = _THING | {"email", "phone", "website", "idNumber", "taxNumber", "vatCode", "registrationNumber",
+                   "leiCode", "swiftBic", "dunsCode", "uscCode", "incorporationDate"}
 VALID_PROPERTIES: dict[str, frozenset[str]] = {
-    "Person": frozenset(_PARTY | {
-        "firstName", "lastName", "position", "birthDate", "birthPlace", "nationality",
-        "citizenship", "gender", "passportNumber", "socialSecurityNumber",
-    }),
+    "Person": frozenset(_PARTY | {"firstName", "lastName", "position", "birthDate", "birthPlace", "nationality",
+                                  "citizenship", "gender", "passportNumber", "socialSecurityNumber"}),
     "LegalEntity": frozenset(_PARTY),
     "Organization": frozenset(_PARTY | {"imoNumber"}),
     "Company": frozenset(_PARTY | {"imoNumber", "ticker", "isinCode", "bikCode"}),
-    "Vessel": frozenset(_THING | {
-        "callSign", "type", "tonnage", "grossRegisteredTonnage", "flag", "imoNumber",
-        "mmsi", "buildDate", "registrationNumber", "model", "pastFlags",
-    }),
+    "Vessel": frozenset(_THING | {"callSign", "type", "tonnage", "grossRegisteredTonnage", "flag", "imoNumber",
+                                  "mmsi", "buildDate", "registrationNumber", "model", "pastFlags"}),
     "Airplane": frozenset(_THING | {"type", "buildDate", "serialNumber", "model", "registrationNumber"}),
 }
 
@@ -84,26 +75,22 @@ _KEYS_BY_PROPERTY: dict[str | None, tuple[str, ...]] = {
     "birthDate": ("DOB",), "birthPlace": ("POB",), "nationality": ("nationality",),
     "citizenship": ("citizen",), "gender": ("Gender",), "position": ("Position",),
     "passportNumber": ("Passport", "Passport No.", "Diplomatic Passport"),
-    "idNumber": ("National ID No.", "Identification Number", "Personal ID Card", "Cedula No.",
-                 "D.N.I.", "C.U.R.P."),
+    "idNumber": ("National ID No.", "Identification Number", "Personal ID Card", "Cedula No.", "D.N.I.", "C.U.R.P."),
     "socialSecurityNumber": ("SSN",),
     "taxNumber": ("Tax ID No.", "R.F.C.", "RFC", "C.U.I.T.", "NIT #", "US FEIN", "Italian Fiscal Code"),
-    "vatCode": ("V.A.T. Number",), "ticker": ("Equity Ticker",), "isinCode": ("ISIN",),
-    "issuerName": ("Issuer Name",),
+    "vatCode": ("V.A.T. Number",), "ticker": ("Equity Ticker",), "isinCode": ("ISIN",), "issuerName": ("Issuer Name",),
     "uscCode": ("Unified Social Credit Code (USCC)", "United Social Credit Code Certificate (USCCC)"),
-    "effectiveDate": ("Effective Date (CMIC)",),
-    "divestmentDate": ("Purchase/Sales For Divestment Date (CMIC)",),
+    "effectiveDate": ("Effective Date (CMIC)",), "divestmentDate": ("Purchase/Sales For Divestment Date (CMIC)",),
     "listingDate": ("Listing Date (CMIC)",), "linkedTo": ("Linked To",),
     "imoNumber": ("Vessel Registration Identification",), "mmsi": ("MMSI",),
     "flag": ("Nationality of Registration",), "pastFlags": ("Former Vessel Flag",),
     "alias": ("a.k.a.", "n.k.a."), "previousName": ("f.k.a.",),
     "website": ("Website",), "email": ("Email Address", "Email"),
-    "registrationNumber": ("Registration Number", "Registration ID", "Company Number",
-                           "UK Company Number", "Commercial Registry Number",
-                           "Certificate of Incorporation Number", "Chamber of Commerce Number",
-                           "Aircraft Tail Number"),
-    "leiCode": ("Legal Entity Number",), "swiftBic": ("SWIFT/BIC",),
-    "dunsCode": ("D-U-N-S Number",), "bikCode": ("BIK (RU)",),
+    "registrationNumber": ("Registration Number", "Registration ID", "Company Number", "UK Company Number",
+                           "Commercial Registry Number", "Certificate of Incorporation Number",
+                           "Chamber of Commerce Number", "Aircraft Tail Number"),
+    "leiCode": ("Legal Entity Number",), "swiftBic": ("SWIFT/BIC",), "dunsCode": ("D-U-N-S Number",),
+    "bikCode": ("BIK (RU)",),
     "phone": ("Phone Number", "Phone No.", "Phone", "Telephone No.", "Telephone"),
     "incorporationDate": ("Organization Established Date",),
     "buildDate": ("Aircraft Manufacture Date",), "model": ("Aircraft Model",),
@@ -200,7 +187,7 @@ def _one_date(text: str) -> str | None:
     month = _MONTHS.get(month_name.lower()) if month_name else None
     if not year or (month_name and not month) or (day and not month):
         return None
-    if not day:
+    if not month or not day:
         return f"{year}-{month:02d}" if month else year
     try:
         return datetime.date(int(year), month, int(day)).isoformat()
@@ -249,9 +236,8 @@ def _convert(prop: str, value: str) -> tuple[list[str], bool]:
 
 
 _LEGAL_FORM = re.compile(
-    r"\b(?:CO|CORP|CORPORATION|INC|INCORPORATED|LTD|LIMITED|LLC|L\.L\.C|PLC|LLP|GMBH|AG|JSC|OJSC|PJSC|"
-    r"CJSC|OAO|ZAO|PAO|OOO|AO|S\.A|SA|S\.A\.S|S\.L|S\.R\.L|SRL|B\.V|N\.V|BV|NV|S\.P\.A|SPA|PTE|PTY|BHD|"
-    r"FZE|FZCO|FZC|LTDA|CIA|COMPANY|S\.A\.L|SAL)\b\.?",
+    r"\b(?:CO|CORP(?:ORATION)?|INC(?:ORPORATED)?|LTDA?|LIMITED|L\.?L\.?C|PLC|LLP|GMBH|AG|[OPC]?JSC|[OZP]?AO|OOO|"
+    r"S\.A|S\.L|S\.?R\.?L|B\.?V|N\.?V|S\.?P\.?A|PTE|PTY|BHD|FZE|FZCO|FZC|CIA|COMPANY|SAL)\b"
 )
 _COMPANY_IDS = {"isinCode", "ticker", "uscCode", "registrationNumber", "taxNumber", "leiCode",
                 "vatCode", "dunsCode", "bikCode", "swiftBic"}
@@ -279,10 +265,12 @@ def cons_files(path: Path) -> list[Path]:
 
 
 def parse_sdn(path: Path, source: str) -> Iterator[Entity]:
+    """Entities of an SDN set, ids ``<source>-<ent_num>``."""
     return _parse(Path(path), source, SDN)
 
 
 def parse_cons(path: Path, source: str) -> Iterator[Entity]:
+    """Entities of a consolidated non-SDN set, ids ``<source>-<ent_num>``."""
     return _parse(Path(path), source, CONS)
 
 
@@ -308,19 +296,22 @@ def _ent_num(path: Path, line: int, raw: str) -> int:
 
 
 def _related(path: Path | None, columns: int, entries: dict[int, list[str]], main: str,
-             strict: bool = True) -> dict[int, list[list[str]]]:
+             strict: bool = True, check: Callable[[Path, int, list[str]], None] | None = None,
+             ) -> dict[int, list[list[str]]]:
     """Rows of a secondary file grouped by ent_num, in file order."""
     grouped: dict[int, list[list[str]]] = {}
     orphans = 0
-    for line, fields in read_csv(path, columns=columns) if path else ():
+    if path is None:
+        return grouped
+    for line, fields in read_csv(path, columns=columns):
         ent = _ent_num(path, line, fields[0])
         if ent not in entries and strict:
             raise SourceError(path, f"ent_num {ent} not in {main}", line=line, field="ent_num")
         if ent not in entries:
             orphans += 1
             continue
-        if columns == 5:
-            _check_alias(path, line, fields)
+        if check:
+            check(path, line, fields)
         grouped.setdefault(ent, []).append(fields)
     if orphans:
         log.warning("%s: skipped %d rows whose ent_num is not in %s", path, orphans, main)
@@ -328,14 +319,17 @@ def _related(path: Path | None, columns: int, entries: dict[int, list[str]], mai
 
 
 def _check_alias(path: Path, line: int, fields: list[str]) -> None:
+    """Refuse alias kinds we do not know rather than guess what they mean."""
     kind = (_blank(fields[2]) or "").lower()
     if kind not in _ALT_TYPES and "weak" not in kind:
-        raise SourceError(path, f"alt_type {fields[2].strip()!r}; expected aka, fka or nka", line=line, field="alt_type")
+        raise SourceError(path, f"alt_type {fields[2].strip()!r}; expected aka, fka or nka",
+                          line=line, field="alt_type")
     if not _blank(fields[3]):
         raise SourceError(path, "alt_name is empty; expected a name", line=line, field="alt_name")
 
 
 def _parse(path: Path, source: str, fs: FileSet) -> Iterator[Entity]:
+    """Read all four files first: secondary rows may come in any order."""
     files = {f.name: f for f in _files(path, fs)}
     main_name, add_name, alt_name, comments_name = fs.names
     main = files[main_name]
@@ -347,7 +341,7 @@ def _parse(path: Path, source: str, fs: FileSet) -> Iterator[Entity]:
             raise SourceError(main, f"ent_num {ent} repeats line {lines[ent]}; expected unique ent_num", line=line)
         entries[ent], lines[ent] = fields, line
     adds = _related(files[add_name], 6, entries, main_name)
-    alts = _related(files[alt_name], 5, entries, main_name)
+    alts = _related(files[alt_name], 5, entries, main_name, check=_check_alias)
     more = _related(files.get(comments_name), 2, entries, main_name, strict=False)
     for ent, fields in entries.items():
         extra = "".join(row[1] for row in more.get(ent, []))
