@@ -106,10 +106,12 @@ class Entity:
                 yield prop, value
 
     def to_dict(self) -> dict:
+        """Plain form; values sorted (but ``name`` keeps its primary name first),
+        so that a list re-ordering an entry's aliases is not a change."""
         return {
             "id": self.id,
             "schema": self.schema,
-            "properties": {k: list(v) for k, v in sorted(self.properties.items()) if v},
+            "properties": {k: (list(v) if k == "name" else sorted(v)) for k, v in sorted(self.properties.items()) if v},
         }
 
     @classmethod

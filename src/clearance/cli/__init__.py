@@ -69,11 +69,13 @@ def main() -> None:
     """Console-script entry point: turns library errors into one line and exit 2."""
     from . import demo, lists, store_cmd  # noqa: F401  (register commands)
 
-    try:
+    import importlib.util
+    import logging
+
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
+
+    if importlib.util.find_spec("clearance.cli.check") is not None:  # the matching engine's command
         from . import check  # noqa: F401
-    except ModuleNotFoundError as exc:  # the matching engine is still being built
-        if exc.name not in ("clearance.cli.check", "clearance.screen", "clearance.match"):
-            raise
     try:
         app()
     except ClearanceError as exc:

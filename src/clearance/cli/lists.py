@@ -13,6 +13,11 @@ from rich.table import Table
 from . import console, err_console, get_store, lists_app, progress_bar
 
 
+def _short_time(iso: str) -> str:
+    """'2026-11-30T07:05:12+00:00' -> '2026-11-30 07:05' for tables."""
+    return iso[:16].replace("T", " ")
+
+
 def _print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -75,7 +80,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
             r["captured"] or r["published"] or "-",
             f"{r['entities']:,}",
             f"{r['names']:,}",
-            r["last_import"],
+            _short_time(r["last_import"]),
         )
     console.print(table)
 
@@ -97,7 +102,7 @@ def history(source: str, as_json: bool = typer.Option(False, "--json", help="Pri
             str(s.version),
             s.captured or "-",
             s.published or "-",
-            s.imported_at,
+            _short_time(s.imported_at),
             f"{s.entity_count:,}",
             s.content_hash[:12],
             "yes" if s.id == active_id else "",

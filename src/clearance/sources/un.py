@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
 from ..errors import SourceError
@@ -88,11 +88,23 @@ def _load(path: Path) -> Element:
         return fromstring(text)
     except DefusedXmlException as exc:
         line = _line_of(text, "<!ENTITY") or _line_of(text, "<!DOCTYPE")
-        raise SourceError(path, f"refused XML: {exc}; {EXPECTED} without DTD entities", line=line) from None
+        raise SourceError(path, f"{_refusal(exc)}; {EXPECTED}, which declares none", line=line) from None
     except ParseError as exc:
         line, column = getattr(exc, "position", (None, None))
         reason = str(exc).split(":")[0]
         raise SourceError(path, f"malformed XML ({reason}, column {column}); {EXPECTED}", line=line) from None
+
+
+def _refusal(exc: DefusedXmlException) -> str:
+    """Say what defusedxml refused, without its repr noise."""
+    name = getattr(exc, "name", None) or getattr(exc, "context", None) or "?"
+    target = getattr(exc, "sysid", None)
+    where = f" pointing to {target!r}" if target else ""
+    if isinstance(exc, EntitiesForbidden):
+        return f"refused XML entity declaration {name!r}{where} (entity expansion is not allowed)"
+    if isinstance(exc, ExternalReferenceForbidden):
+        return f"refused external XML reference{where}"
+    return f"refused XML document type declaration {name!r}{where}"
 
 
 def _line_of(text: str, needle: str) -> int | None:

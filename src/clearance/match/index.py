@@ -1,0 +1,227 @@
+"""The candidate index: everything about the list names prepared once.
+
+Built from any iterable of ``(source, Entity)``; serialisable with pickle
+(:func:`save` / :func:`load`).  Holds, per list name, its normalised tokens and
+their weights, and, per token, the names that contain it (postings).  A query
+token finds list tokens three ways:
+
+* exactly;
+* through a deletion neighbourhood (every token with one character deleted):
+  one typo, insertion, deletion or transposition finds its token by hash
+  lookups (the SymSpell idea);
+* for longer tokens with two typos, by edit distance within the tokens that
+  share the query token's first two letters.
+
+Token weights are inverse document frequencies over all list names, so
+"china" or "technology" weigh little and "hikvision" a lot; weak tokens
+(legal forms, stopwords, particles) get a small fixed weight.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from array import array
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from ..model import IDENTIFIER_PROPERTIES, Entity
+from .normalize import analyze, normalize_identifier
+from .resources import data_version, legal_forms, stopwords
+
+#: Bump when the index layout or normalisation changes (part of the cache key).
+INDEX_VERSION = "3"
+
+#: Weight of a weak token (legal form, stopword, particle).
+WEAK_WEIGHT = 0.35
+#: Smallest weight of a strong token.
+MIN_WEIGHT = 1.0
+#: Tokens in more names than this are *common*: not used alone to fetch candidates.
+COMMON_DF = 400
+
+#: name property -> (code, multiplier applied to its name score)
+NAME_PROPS = {"name": (0, 1.0), "alias": (0, 1.0), "previousName": (1, 0.95), "weakAlias": (2, 0.85)}
+PROP_NAMES = ("name", "previousName", "weakAlias")
+
+#: Properties holding countries.
+COUNTRY_PROPS = ("country", "nationality", "citizenship", "jurisdiction", "mainCountry", "birthCountry")
+
+
+@lru_cache(maxsize=4096)
+def country_code(value: str) -> str | None:
+    """ISO-like territory code for a country name or code, or None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        from rigour.territories import lookup_territory
+
+        territory = lookup_territory(value)
+    except Exception:  # pragma: no cover - rigour data problems
+        territory = None
+    if territory is not None:
+        return territory.code
+    return value.lower() if len(value) == 2 and value.isalpha() else None
+
+
+@dataclass(slots=True)
+class EntityInfo:
+    """What a hit needs to report about its entity."""
+
+    id: str
+    source: str
+    schema: str
+    caption: str
+    programs: tuple[str, ...]
+    countries: frozenset[str]
+    birth_dates: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def weak_tokens() -> frozenset[str]:
+    return frozenset(legal_forms().values()) | frozenset(stopwords())
+
+
+def _deletes(token: str) -> list[str]:
+    return [token[:i] + token[i + 1 :] for i in range(len(token))]
+
+
+@dataclass
+class MatchIndex:
+    entities: list[EntityInfo] = field(default_factory=list)
+    # per name row
+    name_entity: array = field(default_factory=lambda: array("i"))
+    name_prop: array = field(default_factory=lambda: array("b"))
+    name_text: list[str] = field(default_factory=list)
+    name_tokens: list[tuple[int, ...]] = field(default_factory=list)
+    name_total: array = field(default_factory=lambda: array("f"))
+    # per token
+    vocab: dict[str, int] = field(default_factory=dict)
+    tokens: list[str] = field(default_factory=list)
+    weight: array = field(default_factory=lambda: array("f"))
+    postings: list[tuple[int, ...]] = field(default_factory=list)
+    deletes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    prefix: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    solo: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    identifiers: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    unknown_weight: float = 8.0
+    version: str = ""
+
+    # -- building -----------------------------------------------------------
+
+    @classmethod
+    def build(cls, items: Iterable[tuple[str, Entity]]) -> "MatchIndex":
+        index = cls(version=f"{INDEX_VERSION}-{data_version()}")
+        token_ids: dict[str, int] = index.vocab
+        tokens: list[str] = index.tokens
+        postings: list[list[int]] = []
+        rows: list[tuple[int, int, str, tuple[int, ...]]] = []
+        identifiers: dict[str, list[tuple[int, str]]] = {}
+        for source, entity in items:
+            ent_no = len(index.entities)
+            countries = frozenset(c for c in (country_code(v) for p in COUNTRY_PROPS for v in entity.get(p)) if c)
+            index.entities.append(
+                EntityInfo(
+                    id=entity.id,
+                    source=source,
+                    schema=entity.schema,
+                    caption=entity.caption,
+                    programs=tuple(entity.get("program")),
+                    countries=countries,
+                    birth_dates=tuple(entity.get("birthDate")),
+                )
+            )
+            seen: set[tuple[str, ...]] = set()
+            for prop, value in entity.names():
+                code = NAME_PROPS.get(prop, (0, 1.0))[0]
+                for form in analyze(value):
+                    if form.tokens in seen:
+                        continue
+                    seen.add(form.tokens)
+                    ids = []
+                    for token in form.tokens:
+                        tid = token_ids.get(token)
+                        if tid is None:
+                            tid = token_ids[token] = len(tokens)
+                            tokens.append(token)
+                            postings.append([])
+                        ids.append(tid)
+                    name_no = len(rows)
+                    rows.append((ent_no, code, value, tuple(ids)))
+                    for tid in set(ids):
+                        postings[tid].append(name_no)
+            for prop in IDENTIFIER_PROPERTIES:
+                for value in entity.get(prop):
+                    key = normalize_identifier(value)
+                    if len(key) >= 4:
+                        identifiers.setdefault(key, []).append((ent_no, prop))
+        total_names = max(len(rows), 1)
+        weak = weak_tokens()
+        index.unknown_weight = math.log((total_names + 1) / 0.5)
+        weights = index.weight
+        for tid, token in enumerate(tokens):
+            if token in weak:
+                weights.append(WEAK_WEIGHT)
+            else:
+                df = len(postings[tid])
+                weights.append(max(MIN_WEIGHT, math.log((total_names + 1) / (df + 0.5))))
+        for ent_no, code, value, ids in rows:
+            index.name_entity.append(ent_no)
+            index.name_prop.append(code)
+            index.name_text.append(value)
+            index.name_tokens.append(ids)
+            index.name_total.append(sum(weights[t] for t in ids) or 1.0)
+            strong = [t for t in ids if tokens[t] not in weak]
+            if len(set(strong)) == 1 and len(postings[strong[0]]) > COMMON_DF:
+                index.solo.setdefault(strong[0], []).append(len(index.name_text) - 1)  # type: ignore[union-attr]
+        index.solo = {k: tuple(v) for k, v in index.solo.items()}
+        index.postings = [tuple(p) for p in postings]
+        deletes: dict[str, list[int]] = {}
+        prefix: dict[str, list[int]] = {}
+        for tid, token in enumerate(tokens):
+            if len(token) >= 4:
+                for d in set(_deletes(token)):
+                    deletes.setdefault(d, []).append(tid)
+            if len(token) >= 6:
+                prefix.setdefault(token[:2], []).append(tid)
+        index.deletes = {k: tuple(v) for k, v in deletes.items()}
+        index.prefix = {k: tuple(v) for k, v in prefix.items()}
+        index.identifiers = {k: tuple(v) for k, v in identifiers.items()}
+        return index
+
+    # -- facts ----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+    @property
+    def name_count(self) -> int:
+        return len(self.name_text)
+
+    def token_weight(self, token: str) -> float:
+        tid = self.vocab.get(token)
+        if tid is None:
+            return WEAK_WEIGHT if token in weak_tokens() else self.unknown_weight
+        return self.weight[tid]
+
+
+def save(index: MatchIndex, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def load(path: Path) -> MatchIndex | None:
+    """The index pickled at ``path``, or None if missing, damaged or of another version."""
+    try:
+        with path.open("rb") as handle:
+            index = pickle.load(handle)
+    except Exception:
+        return None
+    if not isinstance(index, MatchIndex) or index.version != f"{INDEX_VERSION}-{data_version()}":
+        return None
+    return index

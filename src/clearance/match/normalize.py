@@ -1,0 +1,189 @@
+"""Name normalisation: the same steps for list names (once, at index time) and
+for queries (once per query).
+
+1. cap the input (:data:`MAX_INPUT` characters), drop control characters;
+2. Unicode NFKC and case folding;
+3. Han runs are read through the glossary and pinyin (:mod:`.chinese`);
+   other scripts are transliterated to ASCII (anyascii: Cyrillic, Arabic,
+   Greek, Hebrew, accents ...);
+4. ``&`` reads as ``and``; apostrophes join (``XI'AN`` -> ``xian``,
+   ``O'Brien`` -> ``obrien``); every other non-alphanumeric separates tokens;
+5. legal forms are canonicalised across languages (``Co., Ltd.``,
+   ``Company Limited``, ``有限公司`` -> ``ltd``; ``L.L.C.`` -> ``llc``;
+   ``ООО`` -> ``ooo``) and marked *weak*, as are stopwords and name particles
+   (``of``, ``al``, ``bin``, ``van``).  Weak tokens are kept: they count, a
+   little, in scoring.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+
+from .chinese import is_han, read_han
+from .resources import legal_forms, stopwords
+
+#: Longest input read; anything after is ignored (names are far shorter).
+MAX_INPUT = 512
+#: Most tokens kept from one name.
+MAX_TOKENS = 24
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_APOSTROPHES = re.compile(r"['’‘`´ʼʻ\u02bf\u02be]")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NameForm:
+    """One normalised reading of a name."""
+
+    tokens: tuple[str, ...]
+    weak: tuple[bool, ...]
+
+    @property
+    def key(self) -> str:
+        return " ".join(self.tokens)
+
+    @property
+    def strong_tokens(self) -> tuple[str, ...]:
+        return tuple(t for t, w in zip(self.tokens, self.weak) if not w)
+
+
+def clean(text: str) -> str:
+    """Cap, strip control characters, NFKC and casefold."""
+    text = str(text)[: MAX_INPUT * 2]
+    text = _CONTROL.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return text[:MAX_INPUT]
+
+
+def script_of(text: str) -> str:
+    """Dominant script of the letters in ``text``: latin, han, cyrillic, arabic, greek, other or none."""
+    counts: dict[str, int] = {}
+    for char in text:
+        if not char.isalpha():
+            continue
+        if char.isascii():
+            script = "latin"
+        elif is_han(char):
+            script = "han"
+        else:
+            name = unicodedata.name(char, "")
+            script = next((s for s in ("LATIN", "CYRILLIC", "ARABIC", "GREEK", "HEBREW", "HANGUL") if name.startswith(s)), "OTHER").lower()
+        counts[script] = counts.get(script, 0) + 1
+    if not counts:
+        return "none"
+    return max(counts.items(), key=lambda kv: kv[1])[0]
+
+
+_KEEP_S = ("ss", "us", "is", "os", "as", "ys")
+
+
+def stem(token: str) -> str:
+    """English plural to singular for longer words: ``technologies`` ->
+    ``technology``, ``industries`` -> ``industry``, ``holdings`` ->
+    ``holding``.  Names like ``Thomas``, ``Yunus``, ``Abbas`` are left alone."""
+    if len(token) < 6 or token[-1] != "s" or token.endswith(_KEEP_S) or not token.isalpha():
+        return token
+    if token.endswith("ies"):
+        return token[:-3] + "y"
+    return token[:-1]
+
+
+def ascii_tokens(text: str) -> list[str]:
+    """Tokens of a (cleaned, non-Han) text: transliterated, punctuation split, plurals singular."""
+    text = text.replace("&", " and ")
+    text = _APOSTROPHES.sub("", text)
+    if not text.isascii():
+        text = anyascii(text).lower()
+        text = _APOSTROPHES.sub("", text)
+    return [stem(t) for t in _SEPARATORS.split(text) if t]
+
+
+def _raw_readings(text: str) -> list[list[str]]:
+    """Token readings of a cleaned text (several only when Han glossary terms have alternatives)."""
+    if not any(is_han(c) for c in text):
+        return [ascii_tokens(text)]
+    # split into Han and non-Han segments, keep their order
+    segments: list[tuple[bool, str]] = []
+    for char in text:
+        han = is_han(char)
+        if segments and segments[-1][0] == han:
+            segments[-1] = (han, segments[-1][1] + char)
+        else:
+            segments.append((han, char))
+    readings: list[list[str]] = [[]]
+    for han, segment in segments:
+        if not han:
+            words = ascii_tokens(segment)
+            readings = [r + words for r in readings]
+            continue
+        options = read_han(segment)
+        new: list[list[str]] = []
+        for reading in readings:
+            for option in options:
+                new.append(reading + [stem(t) for t in " ".join(option).split()])
+        readings = new[:6]
+    return readings
+
+
+def canonicalise(tokens: list[str]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    """Canonical legal forms and weak flags for a token list."""
+    forms = legal_forms()
+    stops = stopwords()
+    out: list[str] = []
+    weak: list[bool] = []
+    i = 0
+    n = len(tokens)
+    while i < n:
+        matched = False
+        # a run of single letters (L.L.C., S.A., O.O.O.) that spells a legal form
+        j = i
+        while j < n and len(tokens[j]) == 1 and tokens[j].isalpha():
+            j += 1
+        if j - i >= 2:
+            joined = "".join(tokens[i:j])
+            if (joined,) in forms:
+                out.append(forms[(joined,)])
+                weak.append(True)
+                i = j
+                continue
+        for size in range(min(5, n - i), 0, -1):
+            phrase = tuple(tokens[i : i + size])
+            canonical = forms.get(phrase)
+            if canonical is not None:
+                out.append(canonical)
+                weak.append(True)
+                i += size
+                matched = True
+                break
+        if matched:
+            continue
+        token = tokens[i]
+        out.append(token)
+        weak.append(token in stops)
+        i += 1
+    return tuple(out[:MAX_TOKENS]), tuple(weak[:MAX_TOKENS])
+
+
+@lru_cache(maxsize=65536)
+def analyze(text: str) -> tuple[NameForm, ...]:
+    """Every normalised reading of a name (usually one; none if nothing usable)."""
+    cleaned = clean(text)
+    forms: list[NameForm] = []
+    seen: set[tuple[str, ...]] = set()
+    for reading in _raw_readings(cleaned):
+        tokens, weak = canonicalise(reading)
+        if tokens and tokens not in seen:
+            seen.add(tokens)
+            forms.append(NameForm(tokens, weak))
+    return tuple(forms)
+
+
+def normalize_identifier(value: str) -> str:
+    """Identifiers compare on upper-case letters and digits only."""
+    return "".join(c for c in clean(value).upper() if c.isalnum() and c.isascii())
