@@ -67,11 +67,15 @@ def test_parse_is_fast():
 
 
 def test_ids_are_stable_across_captures():
-    old = {e.first("name"): e for e in dpl.parse(CAPTURES / "2019-06", "us-bis-dpl") if e.first("startDate") == "2003-06-19"}
-    new = {e.first("name"): e for e in dpl.parse(CAPTURES / "2022-09", "us-bis-dpl") if e.first("startDate") == "2003-06-19"}
-    assert old["I. ASH"].id == new["I. ASH"].id
+    def order_2003(capture: str) -> dict:
+        entities = dpl.parse(CAPTURES / capture, "us-bis-dpl")
+        return {e.first("name"): e for e in entities if e.first("startDate") == "2003-06-19"}
+
+    assert order_2003("2019-06")["I. ASH"].id == order_2003("2022-09")["I. ASH"].id
+    old_ids = {e.id for e in dpl.parse(CAPTURES / "2019-06", "us-bis-dpl")}
+    new_ids = {e.id for e in dpl.parse(CAPTURES / "2022-09", "us-bis-dpl")}
     shared = raw_keys(raw_rows("2019-06")) & raw_keys(raw_rows("2022-09"))
-    assert len(shared) == 288
+    assert len(shared) == 288 == len(old_ids & new_ids)  # every shared order keeps its id
 
 
 def test_row_fields():
@@ -118,7 +122,11 @@ def test_published_skips_impossible_dates():
 
 # -- bad input --------------------------------------------------------------
 
-ROW = '"JANE DOE"\t"1 MAIN ST"\t"SPRINGFIELD"\t"IL"\t"US"\t"62701"\t"01/02/2020"\t"01/02/2030"\t"Y"\t"2020-01-05"\t"FR NOTICE ADDED"\t"85 F.R. 1000 1/5/2020"'
+ROW = "\t".join(
+    f'"{v}"'
+    for v in ("JANE DOE", "1 MAIN ST", "SPRINGFIELD", "IL", "US", "62701", "01/02/2020", "01/02/2030", "Y",
+              "2020-01-05", "FR NOTICE ADDED", "85 F.R. 1000 1/5/2020")
+)  # fmt: skip
 
 
 def _write(tmp_path: Path, data: bytes | str) -> Path:

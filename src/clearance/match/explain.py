@@ -45,6 +45,7 @@ def explanation(
             "query_coverage": round(name.q_cover, 4),
             "list_coverage": round(name.l_cover, 4),
             "matched_weight": round(name.info, 3),
+            "name_property": name_property,
             "alias_factor": prop_factor,
             "token_pairs": [{"query": a, "list": b, "similarity": s} for a, b, s in name.pairs],
             "unmatched_query_tokens": name.unmatched_query,

@@ -42,8 +42,8 @@ MIN_WEIGHT = 1.0
 COMMON_DF = 400
 
 #: name property -> (code, multiplier applied to its name score)
-NAME_PROPS = {"name": (0, 1.0), "alias": (0, 1.0), "previousName": (1, 0.95), "weakAlias": (2, 0.85)}
-PROP_NAMES = ("name", "previousName", "weakAlias")
+NAME_PROPS = {"name": (0, 1.0), "alias": (1, 1.0), "previousName": (2, 0.95), "weakAlias": (3, 0.85)}
+PROP_NAMES = ("name", "alias", "previousName", "weakAlias")
 
 #: Properties holding countries.
 COUNTRY_PROPS = ("country", "nationality", "citizenship", "jurisdiction", "mainCountry", "birthCountry")

@@ -170,9 +170,13 @@ def canonicalise(tokens: list[str]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     return tuple(out[:MAX_TOKENS]), tuple(weak[:MAX_TOKENS])
 
 
-@lru_cache(maxsize=65536)
 def analyze(text: str) -> tuple[NameForm, ...]:
     """Every normalised reading of a name (usually one; none if nothing usable)."""
+    return _analyze(str(text)[: MAX_INPUT * 2])
+
+
+@lru_cache(maxsize=32768)
+def _analyze(text: str) -> tuple[NameForm, ...]:
     cleaned = clean(text)
     forms: list[NameForm] = []
     seen: set[tuple[str, ...]] = set()

@@ -79,7 +79,17 @@ def format_for(source: str, path: Path) -> Format:
             return formats["ofac-sdn"]
         if "cons_prim.csv" in names:
             return formats["ofac-cons"]
-        raise SourceError(path, "cannot tell the list format of this folder; expected an OFAC CSV set")
+        if "dpl.txt" in names:
+            return formats["dpl"]
+        if "consolidated.csv" in names:
+            return formats["csl"]
+        if any(n.endswith(".xml") for n in names):
+            return formats["un-xml"]
+        raise SourceError(
+            path,
+            "cannot tell the list format of this folder; expected an OFAC CSV set, dpl.txt, "
+            "consolidated.csv (CSL) or a UN XML file",
+        )
     suffix = path.suffix.lower()
     if suffix in (".json", ".jsonl", ".ftm", ".ijson"):
         from . import csl

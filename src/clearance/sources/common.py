@@ -175,7 +175,7 @@ def iso_date(value: str | None) -> str | None:
     match = _ISO_DATE.match(text)
     if match:
         year, month, day = match.groups()
-        return _checked_date(int(year), month and int(month), day and int(day))
+        return _checked_date(int(year), int(month) if month else None, int(day) if day else None)
     match = _US_DATE.match(text)
     if match:
         month, day, year = match.groups()
@@ -186,7 +186,7 @@ def iso_date(value: str | None) -> str | None:
         month = _MONTHS.get(month_name.lower())
         if month is None:
             return None
-        return _checked_date(int(year), month, day and int(day))
+        return _checked_date(int(year), month, int(day) if day else None)
     return None
 
 

@@ -174,7 +174,8 @@ def _json_records(path: Path) -> Iterator[tuple[int | None, dict[str, Any]]]:
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         data = data["results"]
     if not isinstance(data, list):
-        raise SourceError(path, f'top level is a JSON {type(data).__name__}; {EXPECTED}: {{"results": [...]}} or a list')
+        kind = type(data).__name__
+        raise SourceError(path, f'top level is a JSON {kind}; {EXPECTED}: {{"results": [...]}} or a list')
     for index, record in enumerate(data, start=1):
         yield None, _json_record(path, record, f"record {index}")
 
@@ -186,12 +187,13 @@ def _json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise SourceError(path, f"malformed JSON ({exc.msg}, column {exc.colno}); {EXPECTED}", line=line) from None
+            raise _json_error(path, exc, line) from None
         yield line, _json_record(path, record, None, line)
 
 
-def _json_error(path: Path, exc: json.JSONDecodeError) -> SourceError:
-    return SourceError(path, f"malformed JSON ({exc.msg}, column {exc.colno}); {EXPECTED}", line=exc.lineno)
+def _json_error(path: Path, exc: json.JSONDecodeError, line: int | None = None) -> SourceError:
+    """One line naming the line and column json stopped at."""
+    return SourceError(path, f"malformed JSON ({exc.msg}, column {exc.colno}); {EXPECTED}", line=line or exc.lineno)
 
 
 def _json_record(path: Path, record: Any, label: str | None, line: int | None = None) -> dict[str, Any]:
@@ -209,10 +211,14 @@ def _json_record(path: Path, record: Any, label: str | None, line: int | None = 
 
 
 def _json_address(value: Any) -> str:
-    if isinstance(value, dict):
-        keys = ("address", "city", "state", "postal_code", "country")
-        return ", ".join(v for v in (_scalar(value.get(k)) for k in keys) if v)
-    return _scalar(value)
+    """The CSV's address text: parts joined by ", ", country last as a code."""
+    if not isinstance(value, dict):
+        return _scalar(value)
+    parts = [_scalar(value.get(k)) for k in ("address", "city", "state", "postal_code")]
+    country = _scalar(value.get("country")).strip()
+    code = country_code(country) or ""
+    parts.append(code.upper() if len(code) == 2 else country)
+    return ", ".join(p for p in parts if p)
 
 
 def _json_id(value: Any) -> dict[str, str | None]:

@@ -259,13 +259,13 @@ def _add_document(entity: Entity, node: Element) -> None:
             entity.add("idNumber", number)
             if "national identification" not in lowered or detail:
                 entity.add("notes", f"{label}: {number}")
-    facts = [
+    candidates = (
         _text(node, "ISSUING_COUNTRY") or _text(node, "COUNTRY_OF_ISSUE"),
         _text(node, "CITY_OF_ISSUE"),
         _prefixed("issued", iso_date(_text(node, "DATE_OF_ISSUE"))),
         _text(node, "NOTE"),
-    ]
-    facts = [f for f in facts if f]
+    )
+    facts = [f for f in candidates if f]
     if facts:
         entity.add("notes", f"{label} {number or ''}".strip() + ": " + "; ".join(facts))
 

@@ -22,8 +22,10 @@ Strictness, because a typo in a block list must not silently weaken it:
 
 YAML safety: files over :data:`MAX_YAML_BYTES` are refused, and so is any
 anchor or alias (``&x`` / ``*x``), checked on the event stream before anything
-is built - the "billion laughs" of YAML cannot expand.  Scalars are kept as
-text (no int/date/bool typing), so ``passport: 0123`` stays ``"0123"``.
+is built - the "billion laughs" of YAML cannot expand.  Only plain tags are
+accepted (``!!python/...`` is an error), nothing is constructed, and scalars
+are kept as written (no int/date/bool typing): ``passport: 0123`` stays
+``"0123"``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ YAML_SUFFIXES = (".yaml", ".yml")
 MAX_YAML_BYTES = 10_000_000
 SEPARATORS = re.compile(r"[;|]")
 NULLS = {"", "~", "null"}
+#: Tags YAML gives plain values; anything else (``!!python/...``, custom tags) is refused.
+PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map", "int", "float", "bool", "null", "timestamp")}
 
 Record = tuple[int | None, dict[str, Any]]
 
@@ -183,6 +187,9 @@ def _plain(path: Path, node: yaml.Node, depth: int = 0) -> Any:
     """Node -> str / list / dict, scalars as text; bounded nesting."""
     if depth > 4:
         raise SourceError(path, "nesting too deep; expected flat entries", line=node.start_mark.line + 1)
+    if node.tag not in PLAIN_TAGS:
+        message = f"YAML tag {node.tag!r} is not accepted; expected plain text, lists and mappings"
+        raise SourceError(path, message, line=node.start_mark.line + 1)
     if isinstance(node, yaml.ScalarNode):
         return str(node.value)
     if isinstance(node, yaml.SequenceNode):
@@ -202,7 +209,8 @@ def _entities(path: Path, records: list[Record], source: str) -> list[Entity]:
         if _one(path, line, record, "id"):
             if entity.id in explicit:
                 first = explicit[entity.id]
-                raise SourceError(path, f"id used twice (first on line {first}); expected unique ids", line=line, field="id")
+                message = f"id used twice (first on line {first}); expected unique ids"
+                raise SourceError(path, message, line=line, field="id")
             explicit[entity.id] = line
         else:
             count = derived.get(entity.id, 0) + 1
@@ -227,7 +235,8 @@ def _entity(path: Path, line: int | None, record: dict[str, Any], source: str) -
     for key, value in identifiers:
         prop = IDENTIFIERS[key]
         if prop not in allowed:
-            raise SourceError(path, f"identifier {key!r} ({prop}) does not apply to a {schema}; expected a schema that has it", line=line, field="identifiers")
+            message = f"identifier {key!r} ({prop}) does not apply to a {schema}; expected a schema that has it"
+            raise SourceError(path, message, line=line, field="identifiers")
         entity.add(prop, value)
     entity.add("notes", _one(path, line, record, "note"))
     return entity
@@ -239,7 +248,8 @@ def _schema(path: Path, line: int | None, record: dict[str, Any], props: set[str
         return "Company" if props & COMPANY_ONLY else "LegalEntity"
     names = {g.replace(" ", "").lower() for g in given}
     if len(names) > 1:
-        raise SourceError(path, f"schema and type disagree ({given[0]!r}, {given[1]!r}); expected one", line=line, field="schema")
+        message = f"schema and type disagree ({given[0]!r}, {given[1]!r}); expected one"
+        raise SourceError(path, message, line=line, field="schema")
     name = names.pop()
     if name not in SCHEMAS:
         accepted = ", ".join(sorted(set(SCHEMAS.values())))
@@ -257,13 +267,15 @@ def _identifiers(path: Path, line: int | None, value: Any) -> list[tuple[str, st
         for item in _values(path, line, value, "identifiers"):
             key, sep, number = item.partition(":")
             if not sep or not number.strip():
-                raise SourceError(path, f"identifier {item!r}; expected 'type:value' such as 'isin:CNE100000PM8'", line=line, field="identifiers")
+                message = f"identifier {item!r}; expected 'type:value' such as 'isin:CNE100000PM8'"
+                raise SourceError(path, message, line=line, field="identifiers")
             pairs.append((key, number))
     out = []
     for key, number in pairs:
         key = key.strip().lower().replace("-", "_").replace(" ", "_")
         if key not in IDENTIFIERS:
-            raise SourceError(path, f"unknown identifier type {key!r}; accepted: {', '.join(IDENTIFIERS)}", line=line, field="identifiers")
+            message = f"unknown identifier type {key!r}; accepted: {', '.join(IDENTIFIERS)}"
+            raise SourceError(path, message, line=line, field="identifiers")
         out.append((key, number.strip()))
     return out
 
