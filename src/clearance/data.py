@@ -20,11 +20,17 @@ def data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data"
 
 
-def bundled_captures(root: Path | None = None) -> list[tuple[str, str, Path]]:
-    """(captured, source, folder) for every bundled list capture, oldest first."""
-    root = root or data_dir() / "lists"
+def bundled_captures(roots: list[Path] | None = None) -> list[tuple[str, str, Path]]:
+    """(captured, source, folder) for every bundled list capture, oldest first.
+
+    Official snapshots live in ``data/lists/<source>/<YYYY-MM>/``; lists we
+    curate ourselves (e.g. ``us-covered``) in ``data/curated/<source>/<YYYY-MM>/``.
+    """
+    roots = roots or [data_dir() / "lists", data_dir() / "curated"]
     found = []
-    if root.is_dir():
+    for root in roots:
+        if not root.is_dir():
+            continue
         for source_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             for capture in sorted(p for p in source_dir.iterdir() if p.is_dir() and _CAPTURE.match(p.name)):
                 found.append((capture.name, source_dir.name, capture))

@@ -27,6 +27,8 @@ from ..model import Entity
 
 #: Source ids of the official lists (see GUIDE.md section 5).
 OFFICIAL_SOURCES = ("us-ofac-sdn", "us-ofac-nonsdn", "un-sc", "us-bis-dpl", "us-trade-csl")
+#: Lists Clearance curates itself from official texts (data/curated/).
+CURATED_SOURCES = ("us-covered",)
 
 
 def _no_date(path: Path) -> str | None:
@@ -48,7 +50,7 @@ def _formats() -> dict[str, Format]:
         "ofac-sdn": Format("ofac-sdn", ofac.sdn_files, ofac.parse_sdn),
         "ofac-cons": Format("ofac-cons", ofac.cons_files, ofac.parse_cons),
         "un-xml": Format("un-xml", un.files, un.parse, un.published),
-        "dpl": Format("dpl", dpl.files, dpl.parse),
+        "dpl": Format("dpl", dpl.files, dpl.parse, dpl.published),
         "csl": Format("csl", csl.files, csl.parse),
         "ftm": Format("ftm", ftm.files, ftm.parse),
         "userlist": Format("userlist", userlist.files, userlist.parse),

@@ -274,6 +274,25 @@ class Store:
     def active_snapshot(self, source: str) -> Snapshot:
         return self.active_snapshots([source])[0]
 
+    def snapshots_as_of(self, as_of: str, sources: Iterable[str] | None = None) -> list[Snapshot]:
+        """For each source, the latest version whose list date is on or before ``as_of``.
+
+        A version's list date is its publisher date, else its capture month
+        (``2019-01`` counts from 2019-01-01). Sources with no version by then
+        are left out: on that date the list did not exist for us.
+        """
+        wanted = set(sources) if sources else None
+        chosen: dict[str, Snapshot] = {}
+        for source in self.sources():
+            if wanted is not None and source not in wanted:
+                continue
+            for snap in self.history(source):
+                listed = snap.published or snap.captured
+                if listed and listed[:10] <= as_of[:10]:
+                    if source not in chosen or (chosen[source].published or chosen[source].captured or "") <= listed:
+                        chosen[source] = snap
+        return [chosen[s] for s in sorted(chosen)]
+
     def entities(self, snapshot: Snapshot) -> Iterator[Entity]:
         """Every entity of one snapshot, in id order."""
         query = (
