@@ -32,6 +32,7 @@ demo: $(VENV)/.installed
 # PostgreSQL: a throwaway server for the store tests (skipped, with the reason
 # shown, only when none can be installed).
 test: $(VENV)/.installed-dev
+	@scripts/ensure-chromium
 	@PG_URL="$$(scripts/pg-test-server start)"; \
 	CLEARANCE_TEST_PG="$$PG_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	scripts/pg-test-server stop; \

@@ -30,8 +30,10 @@ def demo(path: Path = typer.Argument(Path("data/samples/counterparties.csv"), he
         rows = list(csv.DictReader(fh))
     if not rows or "name" not in rows[0]:
         raise InputError(f"{path}: no 'name' column; expected a CSV header with name[,country,type]")
-    screener = Screener(store=get_store())
-    table = Table(title=f"Screening {path.name} against {', '.join(screener.sources)}")
+    store = get_store()
+    screener = Screener(store=store)
+    lists = ", ".join(f"{s.source} ({s.captured or s.published})" for s in store.active_snapshots())
+    table = Table(title=f"Screening {path.name} against {lists}")
     for column in ("#", "input name", "status", "best hit", "list", "programs", "score"):
         table.add_column(column, overflow="fold")
     counts: Counter[str] = Counter()

@@ -39,7 +39,7 @@ WEAK_WEIGHT = 0.35
 #: Smallest weight of a strong token.
 MIN_WEIGHT = 1.0
 #: Tokens in more names than this are *common*: not used alone to fetch candidates.
-COMMON_DF = 400
+COMMON_DF = 150
 
 #: name property -> (code, multiplier applied to its name score)
 NAME_PROPS = {"name": (0, 1.0), "alias": (1, 1.0), "previousName": (2, 0.95), "weakAlias": (3, 0.85)}
@@ -81,7 +81,13 @@ class EntityInfo:
 
 @lru_cache(maxsize=1)
 def weak_tokens() -> frozenset[str]:
-    return frozenset(legal_forms().values()) | frozenset(stopwords())
+    """Tokens weighed as weak everywhere: legal forms, particles, titles and
+    the commonest stopwords (others, like "des", get their rarity weight,
+    which is low anyway, so "DES INTERNATIONAL" keeps its first word)."""
+    always = {"the", "of", "and", "for"}
+    return frozenset(legal_forms().values()) | frozenset(
+        w for w, kind in stopwords().items() if kind != "stopword" or w in always
+    )
 
 
 def _deletes(token: str) -> list[str]:

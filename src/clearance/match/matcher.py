@@ -14,8 +14,10 @@ from .score import compare, country_evidence, dob_evidence, schema_compatible
 
 #: Score that an exact identifier match (ISIN, USCC, IMO, passport ...) lifts a hit to.
 IDENTIFIER_SCORE = 0.98
-#: Candidates scored in full per query reading.
-CANDIDATES = 30
+#: Candidates scored in full per query reading, and the rough score (see
+#: :func:`.candidates.candidates`) a candidate needs to be scored in full.
+CANDIDATES = 12
+ROUGH_MIN = 0.3
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,9 @@ class Matcher:
         weak_flag = index.weight
         for form in forms:
             q_weights = [index.token_weight(t) for t in form.tokens]
-            for _, nid in candidates(index, form, CANDIDATES):
+            for rough, nid in candidates(index, form, CANDIDATES):
+                if rough < ROUGH_MIN:
+                    break
                 ent_no = index.name_entity[nid]
                 info = entities[ent_no]
                 if sources is not None and info.source not in sources:

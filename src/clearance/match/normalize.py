@@ -35,6 +35,7 @@ MAX_TOKENS = 24
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _APOSTROPHES = re.compile(r"['’‘`´ʼʻ\u02bf\u02be]")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ def ascii_tokens(text: str) -> list[str]:
 
 def _raw_readings(text: str) -> list[list[str]]:
     """Token readings of a cleaned text (several only when Han glossary terms have alternatives)."""
-    if not any(is_han(c) for c in text):
+    if _HAN.search(text) is None:
         return [ascii_tokens(text)]
     # split into Han and non-Han segments, keep their order
     segments: list[tuple[bool, str]] = []
@@ -131,10 +132,49 @@ def _raw_readings(text: str) -> list[list[str]]:
     return readings
 
 
+#: Stopwords that stay strong as a name's first token ("DES INTERNATIONAL", "LA CHIVA").
+_WEAK_ALWAYS = frozenset({"the", "of", "and", "for"})
+
+
+@lru_cache(maxsize=1)
+def _form_words() -> tuple[str, ...]:
+    """Words of legal forms long enough to recognise with a typo (``LIMkTED``)."""
+    return tuple(sorted({w for phrase in legal_forms() for w in phrase if len(w) >= 5}))
+
+
+@lru_cache(maxsize=8192)
+def _fix_form_word(token: str) -> str:
+    if len(token) < 5 or not token.isalpha():
+        return token
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    words = _form_words()
+    if token in words:
+        return token
+    allowed = 1 if len(token) <= 9 else 2
+    found = process.extractOne(token, words, scorer=OSA.distance, score_cutoff=allowed)
+    return found[0] if found else token
+
+
+@lru_cache(maxsize=1)
+def _form_starts() -> dict[str, int]:
+    """First word of a legal-form phrase -> the longest such phrase's length."""
+    starts: dict[str, int] = {}
+    for phrase in legal_forms():
+        starts[phrase[0]] = max(starts.get(phrase[0], 0), len(phrase))
+    return starts
+
+
 def canonicalise(tokens: list[str]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     """Canonical legal forms and weak flags for a token list."""
     forms = legal_forms()
+    starts = _form_starts()
     stops = stopwords()
+    if len(tokens) > 1:
+        # a legal-form word with a typo is still a legal form ("COMANY", "LIMkTED"),
+        # but only after the first token (the name proper comes first)
+        tokens = tokens[:1] + [_fix_form_word(t) for t in tokens[1:]]
     out: list[str] = []
     weak: list[bool] = []
     i = 0
@@ -152,7 +192,7 @@ def canonicalise(tokens: list[str]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
                 weak.append(True)
                 i = j
                 continue
-        for size in range(min(5, n - i), 0, -1):
+        for size in range(min(starts.get(tokens[i], 0), n - i), 0, -1):
             phrase = tuple(tokens[i : i + size])
             canonical = forms.get(phrase)
             if canonical is not None:
@@ -165,7 +205,7 @@ def canonicalise(tokens: list[str]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
             continue
         token = tokens[i]
         out.append(token)
-        weak.append(token in stops)
+        weak.append(token in stops and (bool(out[:-1]) or token in _WEAK_ALWAYS or stops[token] != "stopword"))
         i += 1
     return tuple(out[:MAX_TOKENS]), tuple(weak[:MAX_TOKENS])
 

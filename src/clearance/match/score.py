@@ -27,6 +27,11 @@ from rapidfuzz.distance import OSA
 #: Weight on the list-side coverage's complement, by entity kind.
 A_ORG = 0.55
 A_PERSON = 0.3
+#: ... raised up to A_DISTINCT when the best matched token is very rare (a
+#: brand: "Megvii", "Mofidrahbar"), linearly from weight DISTINCT_FROM to DISTINCT_FULL.
+A_DISTINCT = 0.8
+DISTINCT_FROM = 7.5
+DISTINCT_FULL = 9.5
 #: Matched rarity weight (idf units) below which a name match is not trusted at all,
 #: and from which it is trusted fully; linear in between.
 INFO_NONE = 3.0
@@ -43,13 +48,27 @@ def allowed_edits(length: int) -> int:
     return 3
 
 
+_SIM_CACHE: dict[tuple[str, str], float] = {}
+
+
 def token_sim(a: str, b: str) -> float:
-    """Similarity of two normalised tokens: 1 equal, 0.7..0.95 a typo apart, else 0."""
+    """Similarity of two normalised tokens: 1 equal, 1 - edits/length a typo apart, else 0."""
     if a == b:
         return 1.0
     la, lb = len(a), len(b)
     if la < 4 or lb < 4:
         return 0.0
+    key = (a, b)
+    found = _SIM_CACHE.get(key)
+    if found is not None:
+        return found
+    if len(_SIM_CACHE) > 500_000:
+        _SIM_CACHE.clear()
+    found = _SIM_CACHE[key] = _token_sim(a, b, la, lb)
+    return found
+
+
+def _token_sim(a: str, b: str, la: int, lb: int) -> float:
     longest = la if la > lb else lb
     allowed = allowed_edits(longest)
     if abs(la - lb) > allowed or not a.isalpha() or not b.isalpha():
@@ -114,7 +133,7 @@ def compare(
         open_q = [i for i in range(nq) if not q_sim[i]]
         open_l = [j for j in range(nl) if not l_sim[j]]
     # 3. compounds: two adjacent tokens on one side written as one on the other
-    if open_q and open_l:
+    if open_q and open_l and (len(open_q) > 1 or len(open_l) > 1):
         _compounds(q_tokens, open_q, q_sim, l_tokens, open_l, l_sim, pairs, False)
         _compounds(l_tokens, open_l, l_sim, q_tokens, open_q, q_sim, pairs, True)
         open_q = [i for i in range(nq) if not q_sim[i]]
@@ -136,6 +155,12 @@ def compare(
     l_cover = sum(w * s for w, s in zip(l_weights, l_sim)) / l_total
     info = sum(w * s for w, s, weak in zip(l_weights, l_sim, l_weak) if not weak)
     a = A_PERSON if person else A_ORG
+    if not person:
+        # a brand is the list name's first or second word, not one in the middle
+        leading = [j for j in range(nl) if not l_weak[j]][:2]
+        rarest = max((l_weights[j] for j in leading if l_sim[j] >= 0.99), default=0.0)
+        if rarest > DISTINCT_FROM:
+            a += (A_DISTINCT - A_ORG) * min(1.0, (rarest - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM))
     damp = min(1.0, max(0.0, (info - INFO_NONE) / (INFO_FULL - INFO_NONE))) ** 0.5
     score = q_cover * (a + (1.0 - a) * l_cover) * damp
     return NameScore(
