@@ -16,13 +16,36 @@ from __future__ import annotations
 import heapq
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from .index import COMMON_DF, MatchIndex, _deletes
 from .normalize import NameForm
 from .score import allowed_edits, token_sim
 
 _CACHE_LIMIT = 200_000
+#: Rough similarity of a three-letter query word to a four-letter list word it
+#: is a deletion of (used to fetch candidates; scoring decides).
+SHORT_SIM = 0.5
+#: The best few candidates are always returned, whatever their rough score.
+KEEP = 3
+KEEP_JW = 2
+#: A lone common query word fetches all its names when it has at most this many.
+SCAN_COMMON = 2000
+
+
+def _fetch_sim(a: str, b: str) -> float:
+    """Lenient similarity used only to fetch candidates: like
+    :func:`~.score.token_sim`, but also for short and alphanumeric tokens
+    (call signs, vessel numbers, three-letter words); scoring stays strict."""
+    sim = token_sim(a, b)
+    if sim:
+        return sim
+    longest = max(len(a), len(b))
+    allowed = allowed_edits(longest)
+    if abs(len(a) - len(b)) > allowed:
+        return 0.0
+    distance = OSA.distance(a, b, score_cutoff=allowed)
+    return SHORT_SIM * (1.0 - distance / longest) if distance <= allowed else 0.0
 
 
 def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...]:
@@ -32,32 +55,34 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
     if hit is not None:
         return hit
     vocab = index.vocab
+    tokens = index.tokens
     found: dict[int, float] = {}
     tid = vocab.get(token)
     if tid is not None:
         found[tid] = 1.0
-    if len(token) >= 4 and token.isalpha():
+    if len(token) >= 3:
         possible: set[int] = set(index.deletes.get(token, ()))
-        for deleted in set(_deletes(token)):
-            t = vocab.get(deleted)
-            if t is not None:
-                possible.add(t)
-            possible.update(index.deletes.get(deleted, ()))
+        if len(token) >= 4:
+            for deleted in set(_deletes(token)):
+                t = vocab.get(deleted)
+                if t is not None:
+                    possible.add(t)
+                possible.update(index.deletes.get(deleted, ()))
         possible.discard(tid)  # type: ignore[arg-type]
-        tokens = index.tokens
         for t in possible:
-            s = token_sim(token, tokens[t])
+            s = _fetch_sim(token, tokens[t])
             if s:
                 found[t] = s
-        if len(found) == 0 and len(token) >= 6:
-            bucket = index.prefix.get(token[:2], ())
-            if bucket:
-                allowed = allowed_edits(len(token) + 1)
+        if len(found) == 0 and len(token) >= 5:
+            # two edits: edit distance among list tokens of about the same length and first letter
+            allowed = 2
+            for length in range(len(token) - allowed, len(token) + allowed + 1):
+                bucket = index.buckets.get((token[0], length))
+                if not bucket:
+                    continue
                 texts = [tokens[t] for t in bucket]
-                for _, distance, k in process.extract(
-                    token, texts, scorer=OSA.distance, score_cutoff=allowed, limit=20
-                ):
-                    s = token_sim(token, texts[k])
+                for _, distance, k in process.extract(token, texts, scorer=OSA.distance, score_cutoff=allowed, limit=10):
+                    s = _fetch_sim(token, texts[k])
                     if s:
                         found[bucket[k]] = s
     result = tuple(found.items())
@@ -75,8 +100,13 @@ def _posting_set(index: MatchIndex, tid: int) -> frozenset[int]:
     return found
 
 
-def candidates(index: MatchIndex, form: NameForm, limit: int = 30) -> list[tuple[float, int]]:
-    """Up to ``limit`` (rough score, name id), best first."""
+def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: float = 0.0) -> list[tuple[float, int]]:
+    """Up to ``limit`` (rough score, name id) with rough score >= ``minimum``, best first,
+    plus the ``KEEP`` best by rough score and the ``KEEP_JW`` best by Jaro-Winkler
+    among all fetched names whatever their rough score.
+
+    The rough score is ``shared / query * (0.55 + 0.45 * min(1, shared / name))``
+    over the strong query tokens' weights (a query word counts once per name)."""
     weights = index.weight
     postings = index.postings
     acc: dict[int, float] = {}
@@ -94,6 +124,7 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30) -> list[tuple
         best = max(weights[t] * s for t, s in matches)
         q_total += min(q_weight, best) if token not in index.vocab else q_weight
         big: list[int] = []
+        mine: dict[int, float] = {}
         for tid, sim in matches:
             plist = postings[tid]
             if len(plist) > COMMON_DF:
@@ -101,7 +132,10 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30) -> list[tuple
                 continue
             gain = weights[tid] * sim
             for nid in plist:
-                acc[nid] = acc.get(nid, 0.0) + gain
+                if mine.get(nid, 0.0) < gain:
+                    mine[nid] = gain
+        for nid, gain in mine.items():
+            acc[nid] = acc.get(nid, 0.0) + gain
         if big:
             members = _posting_set(index, big[0]) if len(big) == 1 else set().union(*(_posting_set(index, t) for t in big))
             common.append((max(weights[t] for t in big), members))
@@ -111,20 +145,47 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30) -> list[tuple
                 for nid in acc:
                     if nid in members:
                         acc[nid] += gain
-        if len(common) >= 2:
-            ordered = sorted(common, key=lambda c: len(c[1]))
+        # weak words ("abu", "bank oao") help to narrow common ones
+        weak_sets = [(weights[t], _posting_set(index, t)) for w in set(form.tokens) - set(strong) if (t := index.vocab.get(w)) is not None]
+        pool = common + weak_sets
+        if len(pool) >= 2:
+            ordered = sorted(pool, key=lambda c: len(c[1]))
             for k, (gain, members) in enumerate(ordered):
                 for gain2, members2 in ordered[k + 1 :]:
-                    for nid in members & members2 if len(members) <= len(members2) else members2 & members:
+                    for nid in members & members2:
                         if nid not in acc:
                             acc[nid] = gain + gain2
-        elif not acc:
-            for tid, _ in token_matches(index, strong[0]) if len(strong) == 1 else ():
-                for nid in index.solo.get(tid, ()):
-                    acc[nid] = weights[tid]
+        if not acc:
+            gain, members = common[0]
+            if len(members) <= SCAN_COMMON:
+                # one common word and nothing rarer: rank its names (few enough)
+                for nid in members:
+                    acc[nid] = gain
+            else:
+                for tid, _ in token_matches(index, strong[0]) if len(strong) == 1 else ():
+                    for nid in index.solo.get(tid, ()):
+                        acc[nid] = weights[tid]
     if not acc:
         return []
     q_total = q_total or 1.0
     totals = index.name_total
-    scored = ((g / q_total * (0.55 + 0.45 * min(1.0, g / totals[n])), n) for n, g in acc.items())
-    return heapq.nlargest(limit, scored)
+    floor = minimum * q_total  # rough >= minimum needs shared >= minimum * query
+    scored = [(g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items() if g >= floor]
+    if len(scored) < KEEP < len(acc):
+        everything = ((g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items())
+        scored = heapq.nlargest(KEEP, everything)
+    if len(scored) > limit:
+        scored = heapq.nlargest(limit, scored)
+    else:
+        scored.sort(reverse=True)
+    if len(acc) > len(scored):
+        # never lose what Jaro-Winkler over the fetched names would rank first
+        chosen = {n for _, n in scored}
+        fetched = list(acc)
+        keys = index.name_keys
+        for _, _, k in process.extract(form.key, [keys[n] for n in fetched], scorer=JaroWinkler.normalized_similarity, limit=KEEP_JW):
+            nid = fetched[k]
+            if nid not in chosen:
+                g = acc[nid]
+                scored.append((g / q_total * (0.55 + 0.45 * min(1.0, g / totals[nid])), nid))
+    return scored

@@ -32,7 +32,7 @@ from .normalize import analyze, normalize_identifier
 from .resources import data_version, legal_forms, stopwords
 
 #: Bump when the index layout or normalisation changes (part of the cache key).
-INDEX_VERSION = "3"
+INDEX_VERSION = "5"
 
 #: Weight of a weak token (legal form, stopword, particle).
 WEAK_WEIGHT = 0.35
@@ -102,6 +102,10 @@ class MatchIndex:
     name_prop: array = field(default_factory=lambda: array("b"))
     name_text: list[str] = field(default_factory=list)
     name_tokens: list[tuple[int, ...]] = field(default_factory=list)
+    name_strs: list[tuple[str, ...]] = field(default_factory=list)
+    name_keys: list[str] = field(default_factory=list)
+    name_wts: list[tuple[float, ...]] = field(default_factory=list)
+    name_weak: list[tuple[bool, ...]] = field(default_factory=list)
     name_total: array = field(default_factory=lambda: array("f"))
     # per token
     vocab: dict[str, int] = field(default_factory=dict)
@@ -109,7 +113,7 @@ class MatchIndex:
     weight: array = field(default_factory=lambda: array("f"))
     postings: list[tuple[int, ...]] = field(default_factory=list)
     deletes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    prefix: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    buckets: dict[tuple[str, int], tuple[int, ...]] = field(default_factory=dict)
     solo: dict[int, tuple[int, ...]] = field(default_factory=dict)
     identifiers: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
     unknown_weight: float = 8.0
@@ -178,22 +182,27 @@ class MatchIndex:
             index.name_prop.append(code)
             index.name_text.append(value)
             index.name_tokens.append(ids)
-            index.name_total.append(sum(weights[t] for t in ids) or 1.0)
+            wts = tuple(weights[t] for t in ids)
+            index.name_strs.append(tuple(tokens[t] for t in ids))
+            index.name_keys.append(" ".join(tokens[t] for t in ids))
+            index.name_wts.append(wts)
+            index.name_weak.append(tuple(w <= WEAK_WEIGHT for w in wts))
+            index.name_total.append(sum(wts) or 1.0)
             strong = [t for t in ids if tokens[t] not in weak]
             if len(set(strong)) == 1 and len(postings[strong[0]]) > COMMON_DF:
                 index.solo.setdefault(strong[0], []).append(len(index.name_text) - 1)  # type: ignore[union-attr]
         index.solo = {k: tuple(v) for k, v in index.solo.items()}
         index.postings = [tuple(p) for p in postings]
         deletes: dict[str, list[int]] = {}
-        prefix: dict[str, list[int]] = {}
+        buckets: dict[tuple[str, int], list[int]] = {}
         for tid, token in enumerate(tokens):
             if len(token) >= 4:
                 for d in set(_deletes(token)):
                     deletes.setdefault(d, []).append(tid)
-            if len(token) >= 6:
-                prefix.setdefault(token[:2], []).append(tid)
+            if len(token) >= 5:
+                buckets.setdefault((token[0], len(token)), []).append(tid)
         index.deletes = {k: tuple(v) for k, v in deletes.items()}
-        index.prefix = {k: tuple(v) for k, v in prefix.items()}
+        index.buckets = {k: tuple(v) for k, v in buckets.items()}
         index.identifiers = {k: tuple(v) for k, v in identifiers.items()}
         return index
 

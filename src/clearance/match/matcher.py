@@ -9,7 +9,7 @@ from typing import Iterable
 from .candidates import candidates
 from .explain import explanation
 from .index import NAME_PROPS, PROP_NAMES, EntityInfo, MatchIndex, country_code
-from .normalize import analyze, normalize_identifier
+from .normalize import NameForm, analyze, normalize_identifier
 from .score import compare, country_evidence, dob_evidence, schema_compatible
 
 #: Score that an exact identifier match (ISIN, USCC, IMO, passport ...) lifts a hit to.
@@ -17,7 +17,10 @@ IDENTIFIER_SCORE = 0.98
 #: Candidates scored in full per query reading, and the rough score (see
 #: :func:`.candidates.candidates`) a candidate needs to be scored in full.
 CANDIDATES = 12
-ROUGH_MIN = 0.3
+ROUGH_MIN = 0.4
+#: Most that country and birth-date evidence can add: name scores further
+#: below the review threshold than this are not worth deciding.
+MAX_BONUS = 0.08
 
 
 @dataclass(frozen=True)
@@ -69,32 +72,26 @@ class Matcher:
         index = self.index
         entities = index.entities
         query_countries = {c for c in (country_code(v) for v in countries) if c}
-        best: dict[int, _Best] = {}
+        # entity -> (name score, name id, form)
+        best: dict[int, tuple[float, int, NameForm]] = {}
         forms = analyze(name) if name else ()
-        tokens_cache = index.tokens
-        weak_flag = index.weight
+        name_entity = index.name_entity
+        name_prop = index.name_prop
         for form in forms:
             q_weights = [index.token_weight(t) for t in form.tokens]
-            for rough, nid in candidates(index, form, CANDIDATES):
-                if rough < ROUGH_MIN:
-                    break
-                ent_no = index.name_entity[nid]
+            for rough, nid in candidates(index, form, CANDIDATES, ROUGH_MIN):
+                ent_no = name_entity[nid]
                 info = entities[ent_no]
                 if sources is not None and info.source not in sources:
                     continue
-                if not schema_compatible(schema, info.schema):
+                if schema is not None and not schema_compatible(schema, info.schema):
                     continue
-                ids = index.name_tokens[nid]
-                l_tokens = tuple(tokens_cache[t] for t in ids)
-                l_weights = [weak_flag[t] for t in ids]
-                l_weak = [w <= 0.5 for w in l_weights]
                 person = info.schema == "Person" or schema == "Person"
-                detail = compare(form.tokens, q_weights, l_tokens, l_weights, l_weak, person)
-                factor = _PROP_FACTOR[index.name_prop[nid]]
-                name_score = detail.score * factor
+                score = compare(form.tokens, q_weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, False)
+                score *= _PROP_FACTOR[name_prop[nid]]
                 current = best.get(ent_no)
-                if current is None or name_score > current.name_score:
-                    best[ent_no] = _Best(name_score, name_score, nid, form.key, detail, factor)
+                if current is None or score > current[0]:
+                    best[ent_no] = (score, nid, form)
         id_hits: dict[int, list[str]] = {}
         for kind, value in identifiers:
             key = normalize_identifier(value)
@@ -105,30 +102,38 @@ class Matcher:
                 if sources is not None and info.source not in sources:
                     continue
                 id_hits.setdefault(ent_no, []).append(f"{prop} {value}")
+        floor = -1.0 if include_clear else self.thresholds.review - MAX_BONUS
         hits = []
         for ent_no in set(best) | set(id_hits):
+            found = best.get(ent_no)
+            if found is not None and found[0] < floor and ent_no not in id_hits:
+                continue
             info = entities[ent_no]
-            hit = self._decide(info, best.get(ent_no), id_hits.get(ent_no), name, query_countries, birth_date, schema)
+            hit = self._decide(info, found, id_hits.get(ent_no), name, query_countries, birth_date, schema)
             if hit is not None and (include_clear or hit["status"] != "clear"):
                 hits.append(hit)
         hits.sort(key=lambda h: (-h["score"], h["entity_id"]))
         return hits[: self.max_hits]
 
-    def _decide(self, info: EntityInfo, found: _Best | None, id_hit, query_name, countries, birth_date, schema):
+    def _decide(self, info: EntityInfo, found, id_hit, query_name, countries, birth_date, schema):
         index = self.index
         features: dict[str, float] = {}
         notes: list[str] = []
         score = 0.0
+        detail = None
+        factor = 1.0
         if found is not None:
-            score = found.name_score
-            features["name"] = found.name_score
+            score, nid, form = found
+            factor = _PROP_FACTOR[index.name_prop[nid]]
+            person = info.schema == "Person" or schema == "Person"
+            q_weights = [index.token_weight(t) for t in form.tokens]
+            detail = compare(form.tokens, q_weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, True)
+            features["name"] = score
         if id_hit:
             lifted = 1.0 if found is None or not query_name else max(IDENTIFIER_SCORE, score)
             features["identifier"] = lifted - score
             notes.append("identifier match: " + "; ".join(id_hit))
             score = lifted
-        elif found is not None and found.name_score < self.thresholds.review - 0.12:
-            return None
         adjust = country_evidence(countries, info.countries)
         if adjust:
             features["country"] = adjust
@@ -143,9 +148,9 @@ class Matcher:
         score = max(0.0, min(1.0, score))
         status = self.thresholds.status(score)
         if found is not None:
-            nid = found.nid
+            nid = found[1]
             matched = index.name_text[nid]
-            matched_form = " ".join(index.tokens[t] for t in index.name_tokens[nid])
+            matched_form = " ".join(index.name_strs[nid])
             prop = PROP_NAMES[index.name_prop[nid]]
         else:
             matched = matched_form = prop = None
@@ -160,13 +165,13 @@ class Matcher:
             "programs": list(info.programs),
             "explanation": explanation(
                 query_name=query_name,
-                query_form=found.form_key if found else None,
+                query_form=found[2].key if found else None,
                 matched_name=matched,
                 matched_form=matched_form,
                 name_property=prop,
-                name=found.detail if found else None,  # type: ignore[arg-type]
-                name_score=found.name_score if found else 0.0,
-                prop_factor=found.factor if found else 1.0,
+                name=detail,  # type: ignore[arg-type]
+                name_score=found[0] if found else 0.0,
+                prop_factor=factor,
                 features=features,
                 notes=notes,
                 score=score,

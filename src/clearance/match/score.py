@@ -94,75 +94,106 @@ def compare(
     q_tokens: tuple[str, ...],
     q_weights: list[float],
     l_tokens: tuple[str, ...],
-    l_weights: list[float],
-    l_weak: list[bool],
+    l_weights: tuple[float, ...] | list[float],
+    l_weak: tuple[bool, ...] | list[bool],
     person: bool = False,
-) -> NameScore:
+    explain: bool = True,
+) -> NameScore | float:
+    """Name similarity; with ``explain=False`` just the score (the hot path)."""
     nq, nl = len(q_tokens), len(l_tokens)
     q_sim = [0.0] * nq
     l_sim = [0.0] * nl
     q_w = list(q_weights)
-    pairs: list[tuple[str, str, float]] = []
+    pairs: list[tuple[str, str, float]] | None = [] if explain else None
     # 1. exact
-    where: dict[str, list[int]] = {}
-    for j, token in enumerate(l_tokens):
-        where.setdefault(token, []).append(j)
-    for i, token in enumerate(q_tokens):
-        slots = where.get(token)
-        if slots:
-            j = slots.pop(0)
-            q_sim[i] = l_sim[j] = 1.0
-            pairs.append((token, token, 1.0))
-    # 2. typos
-    open_q = [i for i in range(nq) if not q_sim[i]]
-    open_l = [j for j in range(nl) if not l_sim[j]]
-    if open_q and open_l:
-        found = []
-        for i in open_q:
-            for j in open_l:
-                s = token_sim(q_tokens[i], l_tokens[j])
-                if s:
-                    found.append((s, i, j))
-        if found:
-            found.sort(reverse=True)
-            for s, i, j in found:
-                if not q_sim[i] and not l_sim[j]:
-                    q_sim[i] = l_sim[j] = s
-                    q_w[i] = l_weights[j] if q_w[i] > l_weights[j] else q_w[i]
-                    pairs.append((q_tokens[i], l_tokens[j], round(s, 3)))
-        open_q = [i for i in range(nq) if not q_sim[i]]
+    open_q = []
+    for i in range(nq):
+        token = q_tokens[i]
+        for j in range(nl):
+            if l_tokens[j] == token and not l_sim[j]:
+                q_sim[i] = l_sim[j] = 1.0
+                if pairs is not None:
+                    pairs.append((token, token, 1.0))
+                break
+        else:
+            open_q.append(i)
+    if open_q:
         open_l = [j for j in range(nl) if not l_sim[j]]
-    # 3. compounds: two adjacent tokens on one side written as one on the other
-    if open_q and open_l and (len(open_q) > 1 or len(open_l) > 1):
-        _compounds(q_tokens, open_q, q_sim, l_tokens, open_l, l_sim, pairs, False)
-        _compounds(l_tokens, open_l, l_sim, q_tokens, open_q, q_sim, pairs, True)
-        open_q = [i for i in range(nq) if not q_sim[i]]
-        open_l = [j for j in range(nl) if not l_sim[j]]
-    # 4. initials (people)
-    if person and open_q and open_l:
-        for i in open_q:
-            for j in open_l:
-                a, b = q_tokens[i], l_tokens[j]
-                if l_sim[j] or q_sim[i]:
+        # 2. typos
+        if open_l:
+            found = []
+            for i in open_q:
+                a = q_tokens[i]
+                if len(a) < 4:
                     continue
-                if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
-                    q_sim[i] = l_sim[j] = INITIAL_SIM
-                    q_w[i] = min(q_w[i], l_weights[j])
-                    pairs.append((a, b, INITIAL_SIM))
-    q_total = sum(q_w) or 1.0
-    l_total = sum(l_weights) or 1.0
-    q_cover = sum(w * s for w, s in zip(q_w, q_sim)) / q_total
-    l_cover = sum(w * s for w, s in zip(l_weights, l_sim)) / l_total
-    info = sum(w * s for w, s, weak in zip(l_weights, l_sim, l_weak) if not weak)
+                for j in open_l:
+                    sim = token_sim(a, l_tokens[j])
+                    if sim:
+                        found.append((sim, i, j))
+            if found:
+                found.sort(reverse=True)
+                for sim, i, j in found:
+                    if not q_sim[i] and not l_sim[j]:
+                        q_sim[i] = l_sim[j] = sim
+                        if q_w[i] > l_weights[j]:
+                            q_w[i] = l_weights[j]
+                        if pairs is not None:
+                            pairs.append((q_tokens[i], l_tokens[j], round(sim, 3)))
+                open_q = [i for i in open_q if not q_sim[i]]
+                open_l = [j for j in open_l if not l_sim[j]]
+        # 3. compounds: two adjacent tokens on one side written as one on the other
+        if open_q and open_l and (len(open_q) > 1 or len(open_l) > 1):
+            _compounds(q_tokens, open_q, q_sim, l_tokens, open_l, l_sim, pairs, False)
+            _compounds(l_tokens, open_l, l_sim, q_tokens, open_q, q_sim, pairs, True)
+            open_q = [i for i in open_q if not q_sim[i]]
+            open_l = [j for j in open_l if not l_sim[j]]
+        # 4. initials (people)
+        if person and open_q and open_l:
+            for i in open_q:
+                for j in open_l:
+                    a, b = q_tokens[i], l_tokens[j]
+                    if l_sim[j] or q_sim[i]:
+                        continue
+                    if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+                        q_sim[i] = l_sim[j] = INITIAL_SIM
+                        q_w[i] = min(q_w[i], l_weights[j])
+                        if pairs is not None:
+                            pairs.append((a, b, INITIAL_SIM))
+    q_total = 0.0
+    q_got = 0.0
+    for w, sim in zip(q_w, q_sim):
+        q_total += w
+        q_got += w * sim
+    l_total = 0.0
+    l_got = 0.0
+    info = 0.0
+    for w, sim, weak in zip(l_weights, l_sim, l_weak):
+        l_total += w
+        if sim:
+            l_got += w * sim
+            if not weak:
+                info += w * sim
+    q_cover = q_got / q_total if q_total else 0.0
+    l_cover = l_got / l_total if l_total else 0.0
     a = A_PERSON if person else A_ORG
     if not person:
         # a brand is the list name's first or second word, not one in the middle
-        leading = [j for j in range(nl) if not l_weak[j]][:2]
-        rarest = max((l_weights[j] for j in leading if l_sim[j] >= 0.99), default=0.0)
+        rarest = 0.0
+        seen = 0
+        for j in range(nl):
+            if l_weak[j]:
+                continue
+            if l_sim[j] >= 0.99 and l_weights[j] > rarest:
+                rarest = l_weights[j]
+            seen += 1
+            if seen == 2:
+                break
         if rarest > DISTINCT_FROM:
             a += (A_DISTINCT - A_ORG) * min(1.0, (rarest - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM))
     damp = min(1.0, max(0.0, (info - INFO_NONE) / (INFO_FULL - INFO_NONE))) ** 0.5
     score = q_cover * (a + (1.0 - a) * l_cover) * damp
+    if pairs is None:
+        return score
     return NameScore(
         score=score,
         q_cover=q_cover,
@@ -187,8 +218,9 @@ def _compounds(one, open_one, one_sim, other, open_other, other_sim, pairs, flip
             s = token_sim(joined, target)
             if s:
                 one_sim[i1] = one_sim[i2] = other_sim[j] = s
-                text = f"{one[i1]} {one[i2]}"
-                pairs.append((target, text, round(s, 3)) if flipped else (text, target, round(s, 3)))
+                if pairs is not None:
+                    text = f"{one[i1]} {one[i2]}"
+                    pairs.append((target, text, round(s, 3)) if flipped else (text, target, round(s, 3)))
                 break
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..data import bundled_captures
+from . import runs  # noqa: F401  (registers the runs/alerts/portfolios tables)
 from .diff import Diff, diff
 from .schema import clearance_home, database_url, make_engine
 from .store import ImportResult, Snapshot, Store
@@ -46,6 +47,7 @@ __all__ = [
     "initialise_bundled",
     "diff",
     "verify",
+    "runs",
     "clearance_home",
     "database_url",
 ]

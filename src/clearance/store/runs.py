@@ -1,0 +1,225 @@
+"""Screening runs, their alerts, and monitored portfolios (tables on the store's
+``metadata``, so ``Store()`` creates them with the rest).
+
+``runs``             one row per batch screen or monitor run: input fingerprint,
+                     field mapping, snapshot versions, thresholds, counts
+``alerts``           one row per (flagged input row, list entity): who matched
+                     whom, how well, since when; ``status`` open / resolved
+                     (case management adds decisions and suppressions on top,
+                     keyed by ``alerts.id``)
+``portfolios``       a registered set of counterparties kept under monitoring
+``portfolio_rows``   its rows, with the fields screened and the last result
+
+A run and its alerts are written in one transaction: a failed run leaves
+nothing behind.  Alert rows are identified across runs by
+``(portfolio_id, row_key, entity_id)``; ``row_key`` is the input row index and
+a fingerprint of the row's screened fields (``"12:3fa9c0d1e2b4a5f6"``), so an
+edited row is a new row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, select
+
+from .schema import metadata
+
+portfolios = Table(
+    "portfolios",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("input_path", Text),
+    Column("input_fingerprint", String(64)),
+    Column("input_format", String(20)),
+    Column("mapping", Text, nullable=False),  # JSON field -> column
+    Column("sources", Text),  # JSON list or null (all active)
+    Column("thresholds", Text, nullable=False),  # JSON {"match":..,"review":..}
+    Column("row_count", Integer, nullable=False),
+    Column("state", Text, nullable=False),  # JSON {source: {"version":..,"snapshot_id":..}} last screened
+    Column("last_run_id", Integer),
+    Column("norm_version", String(80)),  # normalisation the stored row tokens were made with
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # screen | monitor
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id")),
+    Column("started_at", String(40), nullable=False),
+    Column("finished_at", String(40), nullable=False),
+    Column("input_path", Text),
+    Column("input_fingerprint", String(64)),
+    Column("input_format", String(20)),
+    Column("mapping", Text),  # JSON
+    Column("sources", Text),  # JSON list or null
+    Column("as_of", String(40)),
+    Column("snapshots", Text, nullable=False),  # JSON [{"source","version","snapshot_id"}]
+    Column("thresholds", Text, nullable=False),  # JSON
+    Column("engine", String(20), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("matches", Integer, nullable=False),
+    Column("reviews", Integer, nullable=False),
+    Column("clears", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("details", Text),  # JSON: counts by list/program, monitor delta, timings
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),  # run that raised it
+    Column("last_run_id", Integer, ForeignKey("runs.id"), nullable=False),  # last run that saw it
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id")),
+    Column("row_index", Integer, nullable=False),
+    Column("row_key", String(120), nullable=False),
+    Column("entity_id", String(200), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("schema", String(40)),
+    Column("name", Text),  # the list entry's primary name
+    Column("matched_name", Text),
+    Column("query_name", Text),
+    Column("score", Float, nullable=False),
+    Column("hit_status", String(20), nullable=False),  # match | review
+    Column("status", String(20), nullable=False),  # open | resolved (cases add more)
+    Column("first_seen", String(40), nullable=False),
+    Column("last_seen", String(40), nullable=False),
+    Column("resolved_at", String(40)),
+    Column("resolution", Text),  # why it was resolved (entity removed, no longer matches ...)
+    Column("snapshot_id", Integer),
+    Column("snapshot", String(140)),  # "us-ofac-sdn@3"
+    Column("hit", Text, nullable=False),  # JSON of the hit, explanation included
+)
+Index("ix_alerts_portfolio_status", alerts.c.portfolio_id, alerts.c.status)
+Index("ix_alerts_run", alerts.c.run_id)
+Index("ix_alerts_entity", alerts.c.entity_id)
+
+portfolio_rows = Table(
+    "portfolio_rows",
+    metadata,
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), primary_key=True),
+    Column("row_index", Integer, primary_key=True),
+    Column("row_key", String(120), nullable=False),
+    Column("input", Text, nullable=False),  # JSON, the row as read
+    Column("query", Text),  # JSON, the screened fields (null for an unreadable row)
+    Column("tokens", Text),  # JSON, normalised name tokens (for the monitor's change filter)
+    Column("error", Text),
+    Column("status", String(20), nullable=False),  # last status: match review clear error
+    Column("near", Float, nullable=False),  # best score of any scored entity, flagged or not
+)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def alert_rows(record: dict, row_key: str, run_id: int, portfolio_id: int | None, snapshots: dict[str, dict], seen: str) -> Iterator[dict]:
+    """Alert rows (for ``alerts``) of one flagged screening record."""
+    query = (record.get("hits") or [{}])[0].get("explanation", {}).get("query_name") if record.get("hits") else None
+    for hit in record.get("hits") or []:
+        if hit.get("status") not in ("match", "review"):
+            continue
+        snap = snapshots.get(hit["source"], {})
+        yield {
+            "run_id": run_id,
+            "last_run_id": run_id,
+            "portfolio_id": portfolio_id,
+            "row_index": record["row"],
+            "row_key": row_key,
+            "entity_id": hit["entity_id"],
+            "source": hit["source"],
+            "schema": hit.get("schema"),
+            "name": hit.get("name"),
+            "matched_name": hit.get("matched_name"),
+            "query_name": query,
+            "score": float(hit["score"]),
+            "hit_status": hit["status"],
+            "status": "open",
+            "first_seen": seen,
+            "last_seen": seen,
+            "snapshot_id": snap.get("snapshot_id"),
+            "snapshot": f"{hit['source']}@{snap['version']}" if snap else None,
+            "hit": dumps(hit),
+        }
+
+
+def insert_run(conn, run: dict) -> int:
+    """Insert a run row inside the caller's transaction; returns its id."""
+    values = dict(run)
+    for key in ("mapping", "sources", "snapshots", "thresholds", "details"):
+        if key in values and not isinstance(values[key], str) and values[key] is not None:
+            values[key] = dumps(values[key])
+    return conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
+
+
+def insert_many(conn, table, rows: Iterable[dict], batch: int = 1000) -> int:
+    done, chunk = 0, []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            conn.execute(table.insert(), chunk)
+            done, chunk = done + len(chunk), []
+    if chunk:
+        conn.execute(table.insert(), chunk)
+        done += len(chunk)
+    return done
+
+
+def get_run(store, run_id: int) -> dict | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    return _decode(dict(row._mapping)) if row else None
+
+
+def list_runs(store, limit: int = 50) -> list[dict]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).all()
+    return [_decode(dict(r._mapping)) for r in rows]
+
+
+def run_alerts(store, run_id: int) -> list[dict]:
+    """Alerts raised or last seen by a run."""
+    query = select(alerts).where((alerts.c.run_id == run_id) | (alerts.c.last_run_id == run_id)).order_by(alerts.c.row_index, alerts.c.score.desc(), alerts.c.entity_id)
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def open_alerts(store, portfolio_id: int | None = None) -> list[dict]:
+    query = select(alerts).where(alerts.c.status == "open")
+    if portfolio_id is not None:
+        query = query.where(alerts.c.portfolio_id == portfolio_id)
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query.order_by(alerts.c.row_index, alerts.c.score.desc(), alerts.c.entity_id))]
+
+
+def _decode(run: dict) -> dict:
+    for key in ("mapping", "sources", "snapshots", "thresholds", "details"):
+        if run.get(key):
+            run[key] = json.loads(run[key])
+    return run
+
+
+__all__ = [
+    "alerts",
+    "alert_rows",
+    "get_run",
+    "insert_many",
+    "insert_run",
+    "list_runs",
+    "open_alerts",
+    "portfolio_rows",
+    "portfolios",
+    "run_alerts",
+    "runs",
+]

@@ -1,0 +1,576 @@
+"""Stream rows out of user files, whatever shape they come in.
+
+:func:`open_table` recognises the format (by extension, else by content),
+and for CSV sniffs the encoding (BOM, UTF-8, else a detector, else cp1252) and
+the delimiter (``,`` ``;`` tab ``|``).  :meth:`Table.rows` then yields one
+:class:`Row` per record with its 0-based index and its line number, holding
+only one batch in memory.  A record that cannot be read cleanly (ragged, bad
+bytes, an oversized cell, a JSON line that is not an object) still comes out,
+as a row with an ``error``: a file never silently loses a row.  What makes a
+whole file unreadable (empty, binary, a damaged workbook) raises
+:class:`~clearance.errors.InputError` naming the file.
+
+:func:`map_fields` maps a caller's fields to the file's columns by header
+synonyms, with ``field=Column`` overrides.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from ..errors import InputError
+
+#: Longest cell screened; a longer one makes its row an error (the echo is cut).
+MAX_CELL = 65_536
+#: Longest CSV field the parser accepts at all (an unterminated quote stops here).
+MAX_FIELD = 64 * 1024 * 1024
+#: Bytes looked at to sniff encoding and delimiter.
+SAMPLE = 256 * 1024
+#: JSON Lines records read to learn the columns.
+JSONL_PEEK = 1000
+
+FORMAT_NAMES = {"csv": "CSV", "xlsx": "XLSX", "jsonl": "JSON Lines", "parquet": "Parquet"}
+_EXTENSIONS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".parquet": "parquet", ".pq": "parquet",
+}
+_DELIMITERS = (",", ";", "\t", "|")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass(slots=True)
+class Row:
+    """One input record: ``values`` maps column -> text (None when blank)."""
+
+    index: int
+    line: int
+    values: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class Table:
+    """An opened input file; :meth:`rows` streams it (and may be called again)."""
+
+    path: Path
+    format: str
+    columns: list[str]
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    _rows: Callable[[], Iterator[Row]] | None = field(default=None, repr=False)
+
+    def rows(self) -> Iterator[Row]:
+        assert self._rows is not None
+        return self._rows()
+
+    def estimate_rows(self) -> int | None:
+        """About how many records (for a progress bar): Parquet's count, else newlines; None if unknown."""
+        try:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                return pq.ParquetFile(self.path).metadata.num_rows
+            if self.format in ("csv", "jsonl"):
+                lines = 0
+                with self.path.open("rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 22), b""):
+                        lines += block.count(b"\n")
+                return max(0, lines - (1 if self.format == "csv" else 0)) or None
+        except Exception:  # pragma: no cover - only an estimate
+            return None
+        return None
+
+    def describe(self) -> str:
+        parts = [FORMAT_NAMES[self.format]]
+        if self.encoding:
+            parts.append(self.encoding)
+        if self.delimiter:
+            parts.append({"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(self.delimiter, repr(self.delimiter)) + "-delimited")
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        return ", ".join(parts)
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """sha256 of the file's bytes (recorded with every run)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- cells ---------------------------------------------------------------------
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell as text: blanks are None, whole floats lose ``.0``, dates are ISO."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").strip() or None
+    return str(value).strip() or None
+
+
+def _finish(index: int, line: int, columns: list[str], cells: Sequence[Any], where: str, error: str | None = None) -> Row:
+    """Build a row from positional cells: ragged rows, oversized cells and bad bytes become errors."""
+    values: dict[str, Any] = {}
+    for k, column in enumerate(columns):
+        values[column] = cell_text(cells[k]) if k < len(cells) else None
+    if len(cells) > len(columns):
+        extra = [cell_text(c) for c in cells[len(columns):]]
+        if any(extra):
+            values["_extra"] = extra
+            error = error or f"{where}: {len(cells)} cells but the header has {len(columns)} (an unquoted delimiter?)"
+    elif len(cells) < len(columns) and error is None:
+        error = f"{where}: {len(cells)} cell{'s' if len(cells) != 1 else ''} but the header has {len(columns)}"
+    return check_row(Row(index, line, values, error), where)
+
+
+def check_row(row: Row, where: str) -> Row:
+    """Cut oversized cells and undecodable bytes out of ``row.values``, noting the first as its error."""
+    for column, value in row.values.items():
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_CELL:
+            row.values[column] = value[:200] + f"... [cut: {len(value):,} characters]"
+            row.error = row.error or f"{where}: column {column!r} holds {len(value):,} characters; the longest accepted is {MAX_CELL:,}"
+            value = row.values[column]
+        if _SURROGATE.search(value):
+            row.values[column] = _SURROGATE.sub("\ufffd", value)
+            row.error = row.error or f"{where}: column {column!r} has bytes that are not valid in the file's encoding (try --encoding)"
+    return row
+
+
+# -- opening -------------------------------------------------------------------
+
+
+def open_table(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> Table:
+    """Open ``path`` for streaming; raises :class:`InputError` if it is unusable as a whole."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a CSV, XLSX, JSON Lines or Parquet file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SAMPLE)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    fmt = format or _detect(path, head)
+    if fmt not in FORMAT_NAMES:
+        raise InputError(f"{path}: unknown input format {fmt!r}; expected one of {', '.join(FORMAT_NAMES)}")
+    if not head.strip():
+        raise InputError(f"{path}: the file is empty; expected a header row and records")
+    if fmt == "csv":
+        return _open_csv(path, head, encoding, delimiter)
+    if fmt == "xlsx":
+        return _open_xlsx(path, sheet)
+    if fmt == "jsonl":
+        return _open_jsonl(path, head)
+    return _open_parquet(path, head)
+
+
+def _detect(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise InputError(f"{path}: old Excel .xls files are not read; save it as .xlsx or CSV")
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    if head.lstrip()[:1] == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return False
+    sample = head[:8192]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls > max(8, len(sample) // 50)
+
+
+def sniff_encoding(head: bytes) -> str:
+    """BOM, else UTF-8 if the sample decodes, else a detector's guess, else cp1252."""
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if head.startswith(bom):
+            return name
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < SAMPLE)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(head[:65536]).best()
+        if best is not None and best.encoding:
+            return codecs.lookup(best.encoding).name
+    except Exception:  # pragma: no cover - detector trouble is not fatal
+        pass
+    return "cp1252"
+
+
+def sniff_delimiter(text: str) -> str:
+    """The candidate delimiter most frequent (outside quotes) in the header line; ``,`` if none."""
+    header = ""
+    for line in text.splitlines():
+        if line.strip():
+            header = line
+            break
+    counts = {d: 0 for d in _DELIMITERS}
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _header(cells: Sequence[Any]) -> list[str]:
+    """Column names: blanks named ``column_N``, duplicates suffixed ``_2``..."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for k, cell in enumerate(cells, 1):
+        base = (cell_text(cell) or f"column_{k}")[:200]
+        name, n = base, 2
+        while name in seen:
+            name, n = f"{base}_{n}", n + 1
+        seen.add(name)
+        names.append(name)
+    while names and names[-1].startswith("column_") and len(names) > 1 and not cell_text(cells[len(names) - 1]):
+        names.pop()  # trailing empty header cells (a trailing delimiter)
+    return names
+
+
+def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | None) -> Table:
+    if encoding:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise InputError(f"--encoding {encoding!r}: unknown encoding; e.g. utf-8, cp1252, latin-1, gb18030, shift_jis") from None
+    elif _looks_binary(head):
+        raise InputError(f"{path}: looks like a binary file, not text; expected CSV, XLSX, JSON Lines or Parquet")
+    encoding = encoding or sniff_encoding(head)
+    if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    text = head.decode(encoding, errors="replace")
+    if delimiter is not None and len(delimiter) != 1:
+        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1:
+            raise InputError(f"delimiter {delimiter!r}: expected one character")
+    delimiter = delimiter or sniff_delimiter(text)
+
+    def reader(fh):
+        csv.field_size_limit(MAX_FIELD)
+        return csv.reader(fh, delimiter=delimiter, strict=False)
+
+    with path.open("r", encoding=encoding, errors="surrogateescape", newline="") as fh:
+        try:
+            first = next(r for r in reader(fh) if r and any(c.strip() for c in r))
+        except StopIteration:
+            raise InputError(f"{path}: no header row; expected column names on the first line") from None
+        except csv.Error as exc:
+            raise InputError(f"{path}, line 1: header cannot be read as CSV ({exc})") from None
+    columns = _header([_SURROGATE.sub("\ufffd", c) for c in first])
+
+    def rows() -> Iterator[Row]:
+        with path.open("r", encoding=encoding, errors="surrogateescape", newline="") as fh:
+            it = reader(fh)
+            started = False
+            index = 0
+            while True:
+                line = it.line_num + 1
+                try:
+                    cells = next(it)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    where = f"{path.name}, lines {line}-{it.line_num}"
+                    yield Row(index, line, {}, f"{where}: cannot be read as CSV ({exc}); an unterminated quote?")
+                    index += 1
+                    continue
+                if not cells or not any(c.strip() for c in cells):
+                    continue
+                if not started:
+                    started = True  # the header
+                    continue
+                yield _finish(index, line, columns, cells, f"{path.name}, line {line}")
+                index += 1
+
+    return Table(path, "csv", columns, encoding=encoding, delimiter=delimiter, _rows=rows)
+
+
+def _open_xlsx(path: Path, sheet: str | None) -> Table:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    def workbook():
+        try:
+            return load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a readable XLSX workbook ({exc})") from None
+
+    wb = workbook()
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(wb.sheetnames)}")
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        title = ws.title
+        header_line = 0
+        columns: list[str] = []
+        for number, values in enumerate(ws.iter_rows(values_only=True), 1):
+            if any(cell_text(v) for v in values):
+                header_line, columns = number, _header(values)
+                break
+    finally:
+        wb.close()
+    if not columns:
+        raise InputError(f"{path}: sheet {title!r} is empty; expected a header row and records")
+
+    def rows() -> Iterator[Row]:
+        book = workbook()
+        try:
+            index = 0
+            for number, values in enumerate(book[title].iter_rows(values_only=True), 1):
+                if number <= header_line or not any(cell_text(v) for v in values):
+                    continue
+                cells = list(values)
+                while len(cells) > len(columns) and cell_text(cells[-1]) is None:
+                    cells.pop()
+                cells += [None] * (len(columns) - len(cells))
+                yield _finish(index, number, columns, cells, f"{path.name}, sheet {title!r}, row {number}")
+                index += 1
+        finally:
+            book.close()
+
+    return Table(path, "xlsx", columns, sheet=title, _rows=rows)
+
+
+def _open_jsonl(path: Path, head: bytes) -> Table:
+    if head.lstrip()[:1] == b"[":
+        raise InputError(f"{path}: holds a JSON array; expected JSON Lines (one object per line)")
+    if _looks_binary(head):
+        raise InputError(f"{path}: looks like a binary file, not JSON Lines")
+    columns: list[str] = []
+    seen: set[str] = set()
+    with path.open("rb") as fh:
+        peeked = 0
+        for raw in fh:
+            if peeked >= JSONL_PEEK:
+                break
+            if not raw.strip():
+                continue
+            peeked += 1
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                for key in obj:
+                    if str(key) not in seen:
+                        seen.add(str(key))
+                        columns.append(str(key))
+    if not columns:
+        raise InputError(f"{path}: no JSON object in the first {JSONL_PEEK} lines; expected one object per line")
+
+    def rows() -> Iterator[Row]:
+        with path.open("rb") as fh:
+            index = 0
+            for number, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                where = f"{path.name}, line {number}"
+                try:
+                    obj = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    yield Row(index, number, {}, f"{where}: not valid UTF-8; JSON Lines must be UTF-8")
+                except ValueError as exc:
+                    yield Row(index, number, {}, f"{where}: not valid JSON ({exc})")
+                else:
+                    if isinstance(obj, dict):
+                        values = {str(k): cell_text(v) for k, v in obj.items()}
+                        yield check_row(Row(index, number, values), where)
+                    else:
+                        yield Row(index, number, {}, f"{where}: a JSON {type(obj).__name__}, expected an object")
+                index += 1
+
+    return Table(path, "jsonl", columns, encoding="utf-8", _rows=rows)
+
+
+def _open_parquet(path: Path, head: bytes) -> Table:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - depends on the install
+        raise InputError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    try:
+        columns = [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+
+    def rows() -> Iterator[Row]:
+        index = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for record in batch.to_pylist():
+                values = {str(k): cell_text(v) for k, v in record.items()}
+                yield check_row(Row(index, index + 1, values), f"{path.name}, row {index + 1}")
+                index += 1
+
+    return Table(path, "parquet", columns, _rows=rows)
+
+
+# -- field mapping -------------------------------------------------------------
+
+
+def normalise_header(text: str) -> str:
+    """``"Company Name"`` -> ``companyname``; ``"D.O.B."`` -> ``dob``."""
+    return re.sub(r"[^0-9a-z]+", "", str(text).casefold())
+
+
+@dataclass
+class FieldMapping:
+    """Which column feeds each field, and how it was chosen."""
+
+    fields: dict[str, str]
+    how: dict[str, str]
+    unused: list[str]
+
+    def extract(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: values.get(column) for name, column in self.fields.items()}
+
+    def estimate_rows(self) -> int | None:
+        """About how many records (for a progress bar): Parquet's count, else newlines; None if unknown."""
+        try:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                return pq.ParquetFile(self.path).metadata.num_rows
+            if self.format in ("csv", "jsonl"):
+                lines = 0
+                with self.path.open("rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 22), b""):
+                        lines += block.count(b"\n")
+                return max(0, lines - (1 if self.format == "csv" else 0)) or None
+        except Exception:  # pragma: no cover - only an estimate
+            return None
+        return None
+
+    def describe(self) -> str:
+        if not self.fields:
+            return "no columns mapped"
+        parts = [f"{name} <- {column!r}" + (" (--map)" if self.how[name] == "map" else "") for name, column in self.fields.items()]
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self.fields)
+
+
+def map_fields(
+    columns: Sequence[str],
+    synonyms: Mapping[str, Sequence[str]],
+    overrides: Sequence[str] = (),
+    *,
+    where: str = "the input",
+) -> FieldMapping:
+    """Map each field of ``synonyms`` (field -> header synonyms) to a column.
+
+    Headers and synonyms compare case- and punctuation-blind (``Company Name``
+    = ``company_name``).  ``overrides`` are ``field=Column`` (``field=`` leaves
+    a field unmapped); an unknown field or column is an :class:`InputError`.
+    """
+    by_norm: dict[str, str] = {}
+    for column in columns:
+        by_norm.setdefault(normalise_header(column), column)
+    chosen: dict[str, str] = {}
+    how: dict[str, str] = {}
+    forced: dict[str, str | None] = {}
+    for item in overrides:
+        name, sep, column = item.partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not name:
+            raise InputError(f"--map {item!r}: expected FIELD=COLUMN, e.g. --map name=\"Company Name\"")
+        if name not in synonyms:
+            raise InputError(f"--map {item!r}: unknown field {name!r}; fields are: {', '.join(synonyms)}")
+        if not column:
+            forced[name] = None
+            continue
+        found = column if column in columns else by_norm.get(normalise_header(column))
+        if found is None:
+            raise InputError(f"--map {item!r}: {where} has no column {column!r}; its columns are: {', '.join(map(repr, columns))}")
+        forced[name] = found
+    taken = {c for c in forced.values() if c}
+    for name in synonyms:
+        if name in forced:
+            if forced[name]:
+                chosen[name], how[name] = forced[name], "map"  # type: ignore[assignment]
+            continue
+        for synonym in (name, *synonyms[name]):
+            column = by_norm.get(normalise_header(synonym))
+            if column is not None and column not in taken:
+                chosen[name], how[name] = column, "header"
+                taken.add(column)
+                break
+    ordered = {name: chosen[name] for name in synonyms if name in chosen}
+    return FieldMapping(ordered, how, [c for c in columns if c not in taken])
+
+
+__all__ = [
+    "MAX_CELL",
+    "FieldMapping",
+    "Row",
+    "Table",
+    "cell_text",
+    "check_row",
+    "file_fingerprint",
+    "map_fields",
+    "normalise_header",
+    "open_table",
+    "sniff_delimiter",
+    "sniff_encoding",
+]

@@ -1,0 +1,205 @@
+"""Stream result records out as JSON Lines, CSV or XLSX.
+
+Records go out one at a time (constant memory).  JSON Lines writes each record
+whole; CSV and XLSX write the rows a caller-given :class:`Sheet` makes of it
+(``rows(record) -> [dict]``: one row per record for a main sheet, any number
+for a detail sheet such as the hits).  Every spreadsheet cell passes through
+:func:`neutralise`, so no input can smuggle a formula into Excel.
+
+A file target is written to a temporary name and moved into place on
+success: a failed run never leaves a half-written output behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Sequence
+
+from ..errors import InputError
+
+FORMATS = ("jsonl", "csv", "xlsx")
+#: Excel's cell limit.
+XLSX_CELL = 32_767
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet would read as a formula (``= + - @``, tab, CR first) gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def cell(value: Any) -> Any:
+    """A value as a safe spreadsheet cell: lists joined with ``; ``, dicts as JSON, formulas neutralised."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        value = "; ".join("" if v is None else str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return neutralise(str(value))
+
+
+@dataclass
+class Sheet:
+    """A table made of records: its column names and the rows one record gives."""
+
+    name: str
+    columns: Sequence[str]
+    rows: Callable[[dict], Iterable[dict]]
+
+
+class RecordWriter:
+    """Base: ``with open_writer(...) as out: out.write(record)``."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path is not None else None
+        self._tmp: Path | None = None
+        self.count = 0
+
+    def _open_binary_target(self) -> Path:
+        assert self.path is not None
+        directory = self.path.parent if str(self.path.parent) else Path(".")
+        if not directory.is_dir():
+            raise InputError(f"{self.path}: folder {directory} does not exist")
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=directory)
+        os.close(fd)
+        self._tmp = Path(name)
+        return self._tmp
+
+    def write(self, record: dict) -> None:
+        raise NotImplementedError
+
+    def write_all(self, records: Iterable[dict]) -> None:
+        for record in records:
+            self.write(record)
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def close(self, ok: bool = True) -> None:
+        try:
+            self._close()
+        finally:
+            if self._tmp is not None:
+                if ok:
+                    os.replace(self._tmp, self.path)  # type: ignore[arg-type]
+                else:
+                    self._tmp.unlink(missing_ok=True)
+                self._tmp = None
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(ok=exc_type is None)
+
+
+class _TextWriter(RecordWriter):
+    def __init__(self, path: str | Path | None, stream: IO[str] | None = None):
+        super().__init__(path)
+        if stream is not None:
+            self.fh, self._owned = stream, False
+        elif self.path is None:
+            self.fh, self._owned = sys.stdout, False
+        else:
+            self.fh, self._owned = self._open_binary_target().open("w", encoding="utf-8", newline=""), True
+
+    def _close(self) -> None:
+        if self._owned:
+            self.fh.close()
+        else:
+            self.fh.flush()
+
+
+class JsonlWriter(_TextWriter):
+    def write(self, record: dict) -> None:
+        self.fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.count += 1
+
+
+class CsvWriter(_TextWriter):
+    """The first sheet's rows as CSV (UTF-8 with BOM for a file, so Excel reads it right)."""
+
+    def __init__(self, path, sheets: Sequence[Sheet], stream: IO[str] | None = None):
+        super().__init__(path, stream)
+        if not sheets:
+            raise ValueError("CSV output needs a sheet (columns and a row function)")
+        self.sheet = sheets[0]
+        if self._owned:
+            self.fh.write("\ufeff")
+        self.csv = csv.writer(self.fh)
+        self.csv.writerow([cell(c) for c in self.sheet.columns])
+
+    def write(self, record: dict) -> None:
+        columns = self.sheet.columns
+        for row in self.sheet.rows(record):
+            self.csv.writerow([cell(row.get(c)) for c in columns])
+        self.count += 1
+
+
+class XlsxWriter(RecordWriter):
+    """One worksheet per sheet, written in openpyxl's streaming (write-only) mode."""
+
+    def __init__(self, path, sheets: Sequence[Sheet]):
+        super().__init__(path)
+        if self.path is None:
+            raise InputError("XLSX output needs a file: give -o FILE.xlsx")
+        from openpyxl import Workbook
+
+        self.target = self._open_binary_target()
+        self.book = Workbook(write_only=True)
+        self.sheets = []
+        for sheet in sheets:
+            ws = self.book.create_sheet(title=sheet.name[:31])
+            ws.append([self._cell(c) for c in sheet.columns])
+            self.sheets.append((sheet, ws))
+
+    @staticmethod
+    def _cell(value: Any) -> Any:
+        value = cell(value)
+        if isinstance(value, str):
+            value = _XLSX_ILLEGAL.sub(" ", value)
+            if len(value) > XLSX_CELL:
+                value = value[: XLSX_CELL - 20] + " ... [cut]"
+        return value
+
+    def write(self, record: dict) -> None:
+        for sheet, ws in self.sheets:
+            for row in sheet.rows(record):
+                ws.append([self._cell(row.get(c)) for c in sheet.columns])
+        self.count += 1
+
+    def _close(self) -> None:
+        self.book.save(self.target)
+
+
+def open_writer(fmt: str, path: str | Path | None = None, sheets: Sequence[Sheet] = (), stream: IO[str] | None = None) -> RecordWriter:
+    """A writer for ``fmt`` (jsonl, csv, xlsx) to ``path`` (None: standard output)."""
+    if fmt == "jsonl":
+        return JsonlWriter(path, stream)
+    if fmt == "csv":
+        return CsvWriter(path, sheets, stream)
+    if fmt == "xlsx":
+        return XlsxWriter(path, sheets)
+    raise InputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def format_for_path(path: str | Path | None, default: str = "jsonl") -> str:
+    """Output format implied by a file name (``.csv``, ``.xlsx``, ``.html``, ``.jsonl``/``.json``)."""
+    if path is None:
+        return default
+    suffix = Path(path).suffix.lower()
+    return {".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}.get(suffix, default)
+
+
+__all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "RecordWriter", "Sheet", "XlsxWriter", "cell", "format_for_path", "neutralise", "open_writer"]
