@@ -142,6 +142,25 @@ def evaluate(cases, flagged) -> dict:
     return table
 
 
+def threshold_sweep(corpus, cases) -> dict:
+    """Flag rate per group as the review threshold moves (how the default was chosen)."""
+    probe = Screener.from_entities(corpus, thresholds={"match": 0.99, "review": 0.4})
+    best_expected, best_any = [], []
+    for case in cases:
+        hits = probe.check(case["query"], schema=case["schema"])["hits"]
+        best_any.append(max((h["score"] for h in hits), default=0.0))
+        best_expected.append(max((h["score"] for h in hits if h["entity_id"] in case["expected"]), default=0.0))
+    table = {}
+    for threshold in (0.60, 0.65, 0.68, 0.70, 0.72, 0.75, 0.78, 0.80, 0.86):
+        rates: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for case, expected, anything in zip(cases, best_expected, best_any):
+            g = group(case["kind"])
+            rates[g][1] += 1
+            rates[g][0] += (expected >= threshold) if case["expected"] else (anything >= threshold)
+        table[f"{threshold:.2f}"] = {g: round(hit / n, 4) for g, (hit, n) in rates.items()}
+    return table
+
+
 def grouped(cases, flagged) -> dict:
     merged = [dict(c, kind=group(c["kind"])) for c in cases]
     return evaluate(merged, flagged)
@@ -180,7 +199,9 @@ def main() -> None:
             systems[label] = fn()
             timings[label] = time.perf_counter() - t
             print(f"{label}: {timings[label]:.1f}s", file=sys.stderr)
+    sweep = threshold_sweep(corpus, cases)
     report = {
+        "threshold_sweep": sweep,
         "thresholds": {"match": screener.thresholds.match, "review": screener.thresholds.review},
         "baseline_flags": {"rapidfuzz_jw": JW_FLAG, "rapidfuzz_token_set": TOKEN_SET_FLAG, "nomenklatura_logic_v2": LOGIC_V2_FLAG},
         "corpus_entities": len(corpus),
@@ -240,6 +261,14 @@ def render(report: dict) -> str:
             r = report["by_kind"][s].get(kind, {})
             cells.append(f"{r['flagged']:.1%} flagged" if "flagged" in r else f"{r['recall']:.1%} / {r['precision']:.1%} / {r['f1']:.3f}")
         lines.append(f"| {kind} | {row['n']} | " + " | ".join(cells) + " |")
+    sweep = report.get("threshold_sweep") or {}
+    if sweep:
+        groups = list(next(iter(sweep.values())))
+        lines += ["", "## Threshold sweep (Clearance): share flagged at each review threshold", "",
+                  "(recall for positive groups, false-flag rate for negative groups)", "",
+                  "| review threshold | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+        for threshold, row in sweep.items():
+            lines.append(f"| {threshold} | " + " | ".join(f"{row[g]:.1%}" for g in groups) + " |")
     lines += ["", "Seconds per system for all cases: " + ", ".join(f"{k} {v}" for k, v in report["seconds"].items()), ""]
     return "\n".join(lines)
 

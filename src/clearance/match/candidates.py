@@ -41,7 +41,7 @@ def _fetch_sim(a: str, b: str) -> float:
     if sim:
         return sim
     longest = max(len(a), len(b))
-    allowed = allowed_edits(longest)
+    allowed = 2 if longest >= 5 else 1
     if abs(len(a) - len(b)) > allowed:
         return 0.0
     distance = OSA.distance(a, b, score_cutoff=allowed)
@@ -73,7 +73,7 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
             s = _fetch_sim(token, tokens[t])
             if s:
                 found[t] = s
-        if len(found) == 0 and len(token) >= 5:
+        if len(found) == 0 and len(token) >= 4:
             # two edits: edit distance among list tokens of about the same length and first letter
             allowed = 2
             for length in range(len(token) - allowed, len(token) + allowed + 1):
@@ -124,18 +124,24 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
         best = max(weights[t] * s for t, s in matches)
         q_total += min(q_weight, best) if token not in index.vocab else q_weight
         big: list[int] = []
-        mine: dict[int, float] = {}
-        for tid, sim in matches:
+        seen: set[int] | None = None
+        # best match first, so a name counts the best gain of this query word once
+        for tid, sim in sorted(matches, key=lambda m: -weights[m[0]] * m[1]) if len(matches) > 1 else matches:
             plist = postings[tid]
             if len(plist) > COMMON_DF:
                 big.append(tid)
                 continue
             gain = weights[tid] * sim
-            for nid in plist:
-                if mine.get(nid, 0.0) < gain:
-                    mine[nid] = gain
-        for nid, gain in mine.items():
-            acc[nid] = acc.get(nid, 0.0) + gain
+            if seen is None:
+                for nid in plist:
+                    acc[nid] = acc.get(nid, 0.0) + gain
+                if len(matches) > 1:
+                    seen = set(plist)
+            else:
+                for nid in plist:
+                    if nid not in seen:
+                        acc[nid] = acc.get(nid, 0.0) + gain
+                        seen.add(nid)
         if big:
             members = _posting_set(index, big[0]) if len(big) == 1 else set().union(*(_posting_set(index, t) for t in big))
             common.append((max(weights[t] for t in big), members))
@@ -172,7 +178,10 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
     floor = minimum * q_total  # rough >= minimum needs shared >= minimum * query
     scored = [(g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items() if g >= floor]
     if len(scored) < KEEP < len(acc):
-        everything = ((g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items())
+        half = floor / 2
+        everything = [(g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items() if g >= half]
+        if len(everything) < KEEP:
+            everything = [(g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items()]
         scored = heapq.nlargest(KEEP, everything)
     if len(scored) > limit:
         scored = heapq.nlargest(limit, scored)

@@ -32,12 +32,15 @@ from .normalize import analyze, normalize_identifier
 from .resources import data_version, legal_forms, stopwords
 
 #: Bump when the index layout or normalisation changes (part of the cache key).
-INDEX_VERSION = "5"
+INDEX_VERSION = "7"
 
 #: Weight of a weak token (legal form, stopword, particle).
 WEAK_WEIGHT = 0.35
 #: Smallest weight of a strong token.
 MIN_WEIGHT = 1.0
+#: Token rarity is computed as if the corpus had at least this many names, so a
+#: small user list does not make every word "common" (weights stay comparable).
+MIN_CORPUS = 20_000
 #: Tokens in more names than this are *common*: not used alone to fetch candidates.
 COMMON_DF = 150
 
@@ -167,7 +170,7 @@ class MatchIndex:
                     key = normalize_identifier(value)
                     if len(key) >= 4:
                         identifiers.setdefault(key, []).append((ent_no, prop))
-        total_names = max(len(rows), 1)
+        total_names = max(len(rows), MIN_CORPUS)
         weak = weak_tokens()
         index.unknown_weight = math.log((total_names + 1) / 0.5)
         weights = index.weight
@@ -199,7 +202,7 @@ class MatchIndex:
             if len(token) >= 4:
                 for d in set(_deletes(token)):
                     deletes.setdefault(d, []).append(tid)
-            if len(token) >= 5:
+            if len(token) >= 3:
                 buckets.setdefault((token[0], len(token)), []).append(tid)
         index.deletes = {k: tuple(v) for k, v in deletes.items()}
         index.buckets = {k: tuple(v) for k, v in buckets.items()}

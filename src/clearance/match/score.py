@@ -56,7 +56,7 @@ def token_sim(a: str, b: str) -> float:
     if a == b:
         return 1.0
     la, lb = len(a), len(b)
-    if la < 4 or lb < 4:
+    if la < 4 or lb < 4 or la - lb > 3 or lb - la > 3:
         return 0.0
     key = (a, b)
     found = _SIM_CACHE.get(key)

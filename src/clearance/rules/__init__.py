@@ -26,8 +26,6 @@ __all__ = [
     "RuleBook",
     "determine",
     "most_severe",
-    "attach_rules",
-    "assess",
     "load_rules",
     "default_rules",
     "as_date",
@@ -42,8 +40,8 @@ __all__ = [
 
 def __getattr__(name: str):
     # The assessment layer needs the store and the matcher; import it on first use.
-    if name in ("assess", "attach_rules", "Assessment"):
-        from . import assess as _assess
+    if name in ("assess", "attach_rules"):
+        from . import assessment
 
-        return getattr(_assess, name)
+        return getattr(assessment, name)
     raise AttributeError(name)

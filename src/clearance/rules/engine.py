@@ -49,7 +49,7 @@ SOURCE_LABELS = {
     "us-ofac-nonsdn": "OFAC non-SDN lists",
     "us-bis-dpl": "Denied Persons List",
     "un-sc": "UN Security Council list",
-    "us-covered": "US covered list (NDAA 889 / FCC Covered List)",
+    "us-covered": "US covered list",
 }
 
 PURPOSE_TEXT = {
@@ -118,7 +118,7 @@ class Rule:
     text: str
     citation: str
     entity_id: str
-    list: str | None = None
+    list_code: str | None = None  # CSL list code (EL, DPL, ...), "list" in to_dict()
     programs: list[str] = field(default_factory=list)
     federal_register: str | None = None
     license_requirement: str | None = None
@@ -136,7 +136,9 @@ class Rule:
         return SEVERITY[self.consequence]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["list"] = data.pop("list_code")
+        return data
 
 
 def most_severe(consequences: Iterable[str]) -> str:
@@ -216,8 +218,8 @@ class _Values(dict):
 def _render(template: str | None, values: Mapping[str, str]) -> str | None:
     if template is None:
         return None
-    text = template.format_map(values)
-    return " ".join(text.split())
+    text = " ".join(template.format_map(values).split())
+    return re.sub(r"([.!?])\s*\.", r"\1", text)
 
 
 _DIRECTIVE = re.compile(r"Subject to Directive\s+(\w+)", re.IGNORECASE)
@@ -329,7 +331,7 @@ def determine(
             text=text,
             citation=citation,
             entity_id=entity.id,
-            list=", ".join(entity.get("listName")) or None,
+            list_code=", ".join(entity.get("listName")) or None,
             programs=list(entity.get("program")),
             federal_register=notices,
             dates=dates,
@@ -389,9 +391,9 @@ def determine(
             if prop and when is None:
                 rule.notes.append(f"the entry states no {prop}; the rule is applied as if it did")
         if not row.in_force(on):
-            rule.notes.append(_out_of_force(row, on))
+            rule.notes.append(rule.text)
             rule.consequence = "info"
-            rule.text = f"{row.title}: not in force on {on.isoformat()} ({_period(row)}). {rule.text}"
+            rule.text = f"{row.title}: {_out_of_force(row, on)}, so it did not apply on {on.isoformat()}."
             out.append(rule)
             continue
         # 5. limits
@@ -469,19 +471,16 @@ def _relief(rule: Rule, row: RuleRow, book: RuleBook, source, entity, lists, pro
         if applied:
             if SEVERITY[rule.consequence] > SEVERITY[relief.effect]:
                 rule.consequence = relief.effect if relief.effect != "clear" else "info"
-            rule.notes.append(f"relieved by {relief.title} ({relief.citation})")
         else:
-            rule.notes.append(
-                f"{relief.title} was in force on {on.isoformat()}; if the transaction is within its scope, "
-                f'declare it with "relies_on": ["{relief.family}"]'
-            )
+            rule.relief[-1]["text"] += f' If the transaction is within its scope, declare it with "relies_on": ["{relief.family}"].'
+
     in_force = {r.family for r in candidates if r.in_force(on)}
     for family in sorted({r.family for r in candidates} & set(ctx.relies_on) - in_force):
         periods = [r for r in candidates if r.family == family]
         starts = [r.effective_from for r in periods if r.effective_from]
         ends = [r.effective_to for r in periods if r.effective_to]
         span = f"{min(starts).isoformat() if starts else 'always'} to {max(ends).isoformat() if ends and len(ends) == len(periods) else 'no end date'}"
-        title = periods[0].title
+        title = re.split(r"[(,]", periods[0].title)[0].strip()
         rule.relief.append(
             {
                 "id": periods[-1].id,
@@ -495,7 +494,6 @@ def _relief(rule: Rule, row: RuleRow, book: RuleBook, source, entity, lists, pro
                 "text": f"The claimed {family} authorisation was not in force on {on.isoformat()} (valid {span}).",
             }
         )
-        rule.notes.append(f"claimed relief {family} was not in force on {on.isoformat()} (valid {span})")
 
 
 __all__ = [

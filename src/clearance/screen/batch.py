@@ -42,7 +42,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "vendor", "vendor name", "customer", "customer name", "beneficiary", "issuer", "issuer name", "holder",
     ),
     "country": ("country", "country code", "ctry", "nationality", "jurisdiction", "country of incorporation", "residence"),
-    "schema": ("type", "entity type", "party type", "kind"),
+    "schema": ("type", "entity type", "party type"),
     "dob": ("date of birth", "birth date", "birthdate", "born"),
     "address": ("street", "street address", "full address", "addr"),
     "isin": ("isin code", "isin number"),

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..match import index as index_mod
 from ..match.index import INDEX_VERSION, MatchIndex
 from ..match.matcher import Matcher, Thresholds
-from ..match.normalize import analyze
+from ..match.normalize import analyze, normalize_identifier
 from ..match.resources import data_version
 from ..model import SCHEMATA, Entity
 
@@ -46,6 +46,8 @@ def parse_identifiers(identifiers: Identifiers) -> list[tuple[str | None, str]]:
         for item in identifiers:
             if isinstance(item, str):
                 kind, sep, value = item.partition(":")
+                if sep and kind.strip() and not value.strip():
+                    continue  # "isin:" with no value
                 items.append((kind.strip(), value.strip()) if sep and value.strip() else (None, item.strip()))
             else:
                 kind, value = item
@@ -53,7 +55,7 @@ def parse_identifiers(identifiers: Identifiers) -> list[tuple[str | None, str]]:
     out = []
     for kind, value in items:
         value = "" if value is None else str(value).strip()
-        if value:
+        if normalize_identifier(value):
             out.append(((str(kind).strip() or None) if kind else None, value))
     return out
 

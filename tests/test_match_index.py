@@ -1,0 +1,141 @@
+"""The candidate index on small hand-made corpora: build, weights, lookups,
+candidates, identifiers, (de)serialisation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from clearance.match import index as index_mod
+from clearance.match.candidates import candidates, token_matches
+from clearance.match.index import MatchIndex
+from clearance.match.matcher import CANDIDATES, ROUGH_MIN
+from clearance.match.normalize import analyze
+from clearance.model import Entity
+
+
+def entity(eid, schema, *names, **props) -> Entity:
+    e = Entity(eid, schema)
+    e.add("name", names[0])
+    e.add_all("alias", names[1:])
+    for prop, values in props.items():
+        e.add_all(prop, values if isinstance(values, list) else [values])
+    return e
+
+
+CORPUS = [
+    ("us-ofac-nonsdn", entity("hik", "Company", "HANGZHOU HIKVISION DIGITAL TECHNOLOGY CO., LTD.", "HIKVISION",
+                              isinCode="CNE100000PM8", uscCode="91330000733796106P", program="CMIC-EO13959", country="China")),
+    ("us-ofac-nonsdn", entity("hw", "Company", "HUAWEI TECHNOLOGIES CO., LTD.", program="CMIC-EO13959", country="China")),
+    ("us-ofac-nonsdn", entity("cm", "Company", "CHINA MOBILE LIMITED", program="CMIC-EO13959")),
+    ("us-ofac-sdn", entity("salek", "Person", "SALEK, Abdulhai", birthDate="1970", nationality="Afghanistan", program="SDGT")),
+    ("us-ofac-sdn", entity("ship", "Vessel", "OCEAN STAR", imoNumber="IMO 9187629", program="IRAN")),
+    ("us-ofac-sdn", entity("bmi", "Company", "BANK MELLI IRAN", program="IRAN")),
+] + [("filler", entity(f"f{i}", "Company", f"CHINA {w} TRADING CO LTD")) for i, w in enumerate(
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split())]
+
+
+@pytest.fixture(scope="module")
+def index() -> MatchIndex:
+    return MatchIndex.build(CORPUS)
+
+
+def test_build_counts(index):
+    assert len(index) == len(CORPUS)
+    assert index.name_count >= len(CORPUS) + 1  # the HIKVISION alias
+    assert index.entities[0].programs == ("CMIC-EO13959",)
+    assert index.entities[0].countries == frozenset({"cn"})
+
+
+def test_rare_tokens_weigh_more(index):
+    assert index.token_weight("hikvision") > index.token_weight("china") > index.token_weight("ltd")
+    assert index.token_weight("neverseen") == index.unknown_weight
+
+
+def test_token_lookup_exact_typo_and_two_typos(index):
+    tid = index.vocab["hikvision"]
+    assert dict(token_matches(index, "hikvision"))[tid] == 1.0
+    assert tid in dict(token_matches(index, "hikvsion"))  # transposition
+    assert tid in dict(token_matches(index, "hikvisio"))  # deletion
+    assert tid in dict(token_matches(index, "hikkvision"))  # insertion
+    assert tid in dict(token_matches(index, "hakvisiom"))  # two substitutions
+
+
+def names_of(index, query):
+    found = set()
+    for form in analyze(query):
+        found |= {index.entities[index.name_entity[n]].id for _, n in candidates(index, form, CANDIDATES, ROUGH_MIN)}
+    return found
+
+
+def test_candidates_with_a_typo_in_every_token(index):
+    assert "hik" in names_of(index, "Hangzou Hikvisoin Digitl Technolgy")
+
+
+def test_candidates_for_compound_and_reordering(index):
+    assert "hik" in names_of(index, "Hik Vision")
+    assert "salek" in names_of(index, "Abdulhai Salek")
+
+
+def test_candidates_for_common_words_only(index):
+    # both words common in this corpus: the names holding both are fetched
+    assert {"f0"} <= names_of(index, "China Alpha Trading")
+
+
+def test_identifiers_indexed(index):
+    assert index.identifiers["CNE100000PM8"][0][1] == "isinCode"
+    assert "IMO9187629" in index.identifiers
+
+
+def test_pickle_round_trip(index, tmp_path):
+    path = tmp_path / "idx.pkl"
+    index_mod.save(index, path)
+    loaded = index_mod.load(path)
+    assert loaded is not None and loaded.name_keys == index.name_keys
+    assert names_of(loaded, "Hikvision") == names_of(index, "Hikvision")
+
+
+def test_load_rejects_damaged_or_other_version(index, tmp_path, monkeypatch):
+    path = tmp_path / "idx.pkl"
+    path.write_bytes(b"not a pickle")
+    assert index_mod.load(path) is None
+    index_mod.save(index, path)
+    monkeypatch.setattr(index_mod, "INDEX_VERSION", "999")
+    assert index_mod.load(path) is None
+
+
+def test_candidates_keep_jaro_winkler_first_on_generated_variants(index):
+    """On a synthetic corpus, brute-force JW's first entity (when it is the
+    variant's own) is always among the candidates."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import JaroWinkler
+
+    rng = random.Random(1)
+    syllables = "ka lo mi ne ru sa ti vo ze ba do fi gu ha ji".split()
+    corpus = []
+    for n in range(400):
+        words = ["".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(rng.randint(1, 3))]
+        corpus.append(("syn", entity(f"s{n}", "Company", " ".join(words).upper())))
+    small = MatchIndex.build(corpus)
+    keys = small.name_keys
+    checked = 0
+    for n in range(600):
+        nid = rng.randrange(small.name_count)
+        tokens = list(small.name_strs[nid])
+        i = rng.randrange(len(tokens))
+        word = tokens[i]
+        j = rng.randrange(len(word))
+        tokens[i] = word[:j] + rng.choice("aeiouxyz") + word[j + 1 :]
+        if rng.random() < 0.3 and len(tokens) > 1:
+            tokens.reverse()
+        query = " ".join(tokens)
+        row = process.extract(query, keys, scorer=JaroWinkler.normalized_similarity, limit=None)
+        top = row[0][1]
+        winners = {small.name_entity[k] for _, s, k in row if s >= top - 1e-9}
+        if small.name_entity[nid] not in winners:
+            continue
+        checked += 1
+        found = {small.name_entity[m] for form in analyze(query) for _, m in candidates(small, form, CANDIDATES, ROUGH_MIN)}
+        assert small.name_entity[nid] in found, query
+    assert checked > 300

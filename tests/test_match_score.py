@@ -1,0 +1,129 @@
+"""Scoring features, each on its own."""
+
+from __future__ import annotations
+
+from clearance.match.score import (
+    compare,
+    country_evidence,
+    dob_evidence,
+    schema_compatible,
+    token_sim,
+)
+
+
+def score(q, l, qw=None, lw=None, lweak=None, person=False):
+    q, l = tuple(q.split()), tuple(l.split())
+    qw = qw or [8.0] * len(q)
+    lw = lw or [8.0] * len(l)
+    lweak = lweak or [False] * len(l)
+    return compare(q, qw, l, lw, lweak, person)
+
+
+def test_token_sim():
+    assert token_sim("hikvision", "hikvision") == 1.0
+    assert 0.85 < token_sim("hikvsion", "hikvision") < 1.0  # transposition: one edit
+    assert token_sim("abdulhai", "abdulhay") > 0.8
+    assert token_sim("bank", "band") == 0.75
+    assert token_sim("zte", "ztf") == 0.0  # short tokens must be equal
+    assert token_sim("54th", "55th") == 0.0  # numbers must be equal
+    assert token_sim("china", "korea") == 0.0
+
+
+def test_exact_and_reordered_names_score_one():
+    assert score("abdulhai salek", "salek abdulhai").score == 1.0
+
+
+def test_typos_lower_the_score_a_little():
+    exact = score("hikvision digital", "hikvision digital").score
+    typo = score("hikvsion digital", "hikvision digital").score
+    assert 0.8 < typo < exact
+
+
+def test_unmatched_query_token_costs_more_than_unmatched_list_token():
+    extra_in_query = score("acme widgets", "acme").score
+    extra_in_list = score("acme", "acme widgets").score
+    assert extra_in_list > extra_in_query
+
+
+def test_rare_tokens_weigh_more_than_common_ones():
+    # "china" is common (weight 2), "hikvision" rare (weight 10)
+    missing_common = compare(("hikvision",), [10.0], ("china", "hikvision"), [2.0, 10.0], [False, False]).score
+    missing_rare = compare(("china",), [2.0], ("china", "hikvision"), [2.0, 10.0], [False, False]).score
+    assert missing_common > 0.85
+    assert missing_rare < 0.5
+
+
+def test_matches_on_common_words_only_are_damped():
+    common = compare(("bank",), [4.0], ("bank",), [4.0], [False]).score
+    rare = compare(("melli",), [9.0], ("melli",), [9.0], [False]).score
+    assert common < 0.6 < rare == 1.0
+
+
+def test_brand_form_of_a_long_name():
+    # a very rare leading word ("Mofidrahbar") stands for the whole name
+    s = compare(("mofidrahbar",), [9.9], ("mofidrahbar", "audit", "firm"), [9.9, 6.0, 5.0], [False] * 3).score
+    assert s >= 0.8
+    # the same word in the middle of the name is not a brand
+    s2 = compare(("sony",), [9.9], ("almacen", "electro", "sony", "star"), [7.0, 6.0, 9.9, 6.0], [False] * 4).score
+    assert s2 < 0.72
+
+
+def test_weak_tokens_count_little():
+    with_form = compare(("acme", "ltd"), [9.0, 0.35], ("acme", "llc"), [9.0, 0.35], [False, True]).score
+    assert with_form > 0.9
+
+
+def test_compound_tokens():
+    detail = compare(("hik", "vision"), [9.0, 6.0], ("hikvision",), [9.0], [False])
+    assert detail.score > 0.9
+    assert ("hik vision", "hikvision", 1.0) in detail.pairs
+
+
+def test_initials_for_people():
+    person = score("j smith", "john smith", person=True).score
+    org = score("j smith", "john smith", person=False).score
+    assert person > org
+
+
+def test_people_need_both_sides_covered():
+    assert score("salek", "salek abdulhai", person=True).score < 0.72
+
+
+def test_explanation_lists_pairs_and_unmatched():
+    detail = score("hikvision digitl technology", "hangzhou hikvision digital technology")
+    assert ("digitl", "digital", detail.pairs[-1][2]) in detail.pairs
+    assert detail.unmatched_list == ["hangzhou"]
+    assert detail.unmatched_query == []
+
+
+def test_fast_path_agrees_with_explained_path():
+    q, l = ("hikvsion", "digital"), ("hangzhou", "hikvision", "digital")
+    full = compare(q, [9.0, 6.0], l, [7.0, 9.0, 6.0], [False] * 3)
+    fast = compare(q, [9.0, 6.0], l, [7.0, 9.0, 6.0], [False] * 3, explain=False)
+    assert fast == full.score
+
+
+def test_schema_compatibility():
+    assert schema_compatible(None, "Vessel")
+    assert schema_compatible("Company", "Organization")
+    assert schema_compatible("LegalEntity", "Person")
+    assert not schema_compatible("Person", "Vessel")
+    assert not schema_compatible("Person", "Company")
+    assert not schema_compatible("Vessel", "Company")
+
+
+def test_country_evidence():
+    assert country_evidence({"cn"}, frozenset({"cn"})) > 0
+    assert country_evidence({"cn"}, frozenset({"ir"})) < 0
+    assert country_evidence(set(), frozenset({"ir"})) == 0
+    assert country_evidence({"cn"}, frozenset()) == 0
+
+
+def test_birth_date_evidence():
+    same, _ = dob_evidence("1957-03-10", ("1957-03-10",))
+    year, _ = dob_evidence("1957", ("1957-03-10",))
+    near, _ = dob_evidence("1958", ("1957",))
+    far, reason = dob_evidence("1967", ("1957",))
+    assert same > year > 0 > near > far
+    assert "10 years off" in reason
+    assert dob_evidence(None, ("1957",)) == (0.0, "")

@@ -1,0 +1,98 @@
+"""``clearance monitor``: incremental re-screening after a list update gives
+exactly the alerts of a full re-screen (OFAC SDN 2019-01 -> 2021-07)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+
+import pytest
+
+from tests.test_batch_support import cli, planted_rows, screen_home, warm_bundled_home  # noqa: F401
+
+
+def alert_keys(store, portfolio_id):
+    from clearance.store import runs as r
+
+    return sorted((a["row_index"], a["entity_id"], a["hit_status"], a["score"]) for a in r.open_alerts(store, portfolio_id))
+
+
+@pytest.fixture
+def portfolio(screen_home, tmp_path):
+    """Counterparties touching the SDN update: names it added, removed and changed, plus planted and clean rows."""
+    from clearance.store import diff, open_store
+
+    store = open_store(initialise=False)
+    change = diff(store, "us-ofac-sdn", 1, 2)
+    old = {e.id: e for e in store.entities(store.snapshot("us-ofac-sdn", 1))}
+    new = {e.id: e for e in store.entities(store.snapshot("us-ofac-sdn", 2))}
+    rng = random.Random(2021)
+    rows = [(new[i].caption, "", "sdn-added") for i in rng.sample(change.added, 60)]
+    rows += [(old[i].caption, "", "sdn-removed") for i in rng.sample(change.removed, 40)]
+    rows += [(new[c["id"]].caption, "", "sdn-changed") for c in rng.sample(change.changed, 40)]
+    rows += [(r["name"], r["country"], r["kind"]) for r in planted_rows()]
+    words = "acme global trading northern pacific logistics supply holdings united industrial services marine energy".split()
+    rows += [(" ".join(rng.sample(words, 2)).title() + " " + rng.choice(["Ltd", "GmbH", "LLC", "SA"]), rng.choice(["", "DE", "CN"]), "clean") for _ in range(300)]
+    path = tmp_path / "portfolio.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Counterparty", "Country", "Note"])
+        writer.writerows(rows)
+    return store, path
+
+
+def test_incremental_run_equals_full_rescreen(portfolio):
+    from clearance.screen.monitor import add_portfolio, run_portfolio
+
+    store, path = portfolio
+    store.activate("us-ofac-sdn", 1)
+    first = add_portfolio(store, path, "book")
+    assert first.rows > 500 and first.new > 0
+    store.activate("us-ofac-sdn", 2)
+    result = run_portfolio(store, "book")
+    change = result.list_changes["us-ofac-sdn"]
+    assert (change["from"], change["to"]) == (1, 2) and change["added"] > 1000 and change["removed"] > 100
+    assert result.new > 0 and result.resolved > 0
+    assert result.rescreened < result.rows - 200, result.stages  # most of the 340 clean rows were left alone
+    full = add_portfolio(store, path, "reference")
+    assert alert_keys(store, result.portfolio_id) == alert_keys(store, full.portfolio_id)
+    resolved = [a for a in result.alerts if a["change"] == "resolved"]
+    assert any(a["resolution"] == "entity removed from the list" for a in resolved)
+
+    # nothing changed since: nothing re-screened, nothing reported
+    again = run_portfolio(store, "book")
+    assert (again.rescreened, again.new, again.changed, again.resolved) == (0, 0, 0, 0)
+    assert again.open == result.open
+
+    # and back to 2019-01: the alerts are those of a full screen on that version
+    store.activate("us-ofac-sdn", 1)
+    back = run_portfolio(store, "book")
+    reference = add_portfolio(store, path, "reference", replace=True)
+    assert alert_keys(store, back.portfolio_id) == alert_keys(store, reference.portfolio_id)
+    assert back.new > 0 and back.resolved > 0
+
+
+def test_monitor_cli(portfolio, screen_home):
+    store, path = portfolio
+    store.activate("us-ofac-sdn", 1)
+    added = cli("monitor", "add", str(path), "--name", "book", "--map", "name=Counterparty", "--json", home=screen_home)
+    assert added.returncode == 1, added.stderr
+    data = json.loads(added.stdout)
+    assert data["name"] == "book" and data["rows"] > 500 and data["new"] > 0
+    dup = cli("monitor", "add", str(path), "--name", "book", home=screen_home)
+    assert dup.returncode == 2 and "already exists" in dup.stderr
+    store.activate("us-ofac-sdn", 2)
+    run = cli("monitor", "run", "--json", home=screen_home)
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)["portfolios"][0]
+    assert report["list_changes"]["us-ofac-sdn"]["to"] == 2
+    assert report["new"] > 0 and report["resolved"] > 0
+    changes = {a["change"] for a in report["alerts"]}
+    assert {"new", "resolved"} <= changes
+    table = cli("monitor", "run", home=screen_home)
+    assert table.returncode == 0 and "book" in table.stdout
+    listed = json.loads(cli("monitor", "list", "--json", home=screen_home).stdout)
+    assert listed[0]["name"] == "book" and listed[0]["open_alerts"] == report["open"]
+    missing = cli("monitor", "run", "--name", "nope", home=screen_home)
+    assert missing.returncode == 2 and "no portfolio named 'nope'" in missing.stderr
