@@ -11,7 +11,7 @@ import pytest
 import yente_client
 from yente_client import Client, Company, Person
 
-from tests.fixtures.api_server import Server, add_user, new_home, template_home
+from tests.fixtures.api_server import Server, add_user, new_home, open_home, template_home
 
 
 @pytest.fixture(scope="module")
@@ -200,18 +200,25 @@ def test_errors_are_short_and_never_tracebacks(server):
         assert "Traceback" not in r.text and 'File "' not in r.text
 
 
-def test_rate_limit(bundled_home, tmp_path_factory):
-    home = new_home(template_home(bundled_home, tmp_path_factory), tmp_path_factory.mktemp("api-rate"))
-    key = add_user(home, "busy", "viewer")
-    srv = Server(home, env={"CLEARANCE_RATE_PER_MINUTE": "60", "CLEARANCE_RATE_BURST": "5"}).wait_ready()
-    try:
-        codes = [httpx.get(srv.url + "/algorithms", headers=h(key)).status_code for _ in range(8)]
+def test_rate_limit(copy_of_bundled):
+    """Per-key token bucket (in-process app with a small bucket; the live server's is raised for the tests)."""
+    from fastapi.testclient import TestClient
+
+    from clearance.api import create_app
+    from clearance.api.config import Settings
+    from clearance.cases import users
+
+    store = open_home(copy_of_bundled)
+    key = users.add_user(store, "busy", "viewer", actor="test")[1]
+    app = create_app(store, Settings(rate_per_minute=60, rate_burst=5, fail_per_minute=60, fail_burst=3), warm=False)
+    with TestClient(app) as client:
+        codes = [client.get("/algorithms", headers=h(key)).status_code for _ in range(8)]
         assert codes[:5] == [200] * 5 and codes[-1] == 429
-        r = httpx.get(srv.url + "/algorithms", headers=h(key))
+        r = client.get("/algorithms", headers=h(key))
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
-        assert httpx.get(srv.url + "/healthz").status_code == 200
-    finally:
-        srv.stop()
+        assert client.get("/healthz").status_code == 200
+        bad = [client.get("/algorithms", headers=h("clr_x_wrong")).status_code for _ in range(5)]
+        assert bad[:3] == [401] * 3 and bad[-1] == 429
 
 
 # -- screening and review over HTTP ------------------------------------------------------------------

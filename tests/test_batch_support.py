@@ -56,3 +56,23 @@ def warm_bundled_home(bundled_home):
 def screen_home(warm_bundled_home, home):
     """This test's own writable copy of the bundled store, index cache included."""
     return copy_home(warm_bundled_home, home)
+
+
+@pytest.fixture(scope="session")
+def sdn_2019_index(warm_bundled_home, tmp_path_factory) -> Path:
+    """The cached match index of the bundled store with OFAC SDN 2019-01 active (built once per session)."""
+    work = copy_home(warm_bundled_home, tmp_path_factory.mktemp("sdn-2019-home"))
+    env = dict(os.environ, CLEARANCE_HOME=str(work))
+    env.pop("CLEARANCE_DB", None)
+    code = "from clearance.store import open_store; from clearance.screen import Screener; s = open_store(initialise=False); s.activate('us-ofac-sdn', 1); Screener(store=s).index"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    found = [p for p in (work / "cache").glob("match-index-*.pkl")]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.fixture
+def monitor_home(screen_home, sdn_2019_index):
+    """``screen_home`` whose index cache holds both the SDN 2019-01 and the 2021-07 index."""
+    shutil.copy2(sdn_2019_index, screen_home / "cache" / sdn_2019_index.name)
+    return screen_home

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from tests.test_batch_support import cli, planted_rows, screen_home, warm_bundled_home  # noqa: F401
+from tests.test_batch_support import cli, monitor_home, planted_rows, screen_home, sdn_2019_index, warm_bundled_home  # noqa: F401
 
 
 def alert_keys(store, portfolio_id):
@@ -19,7 +19,7 @@ def alert_keys(store, portfolio_id):
 
 
 @pytest.fixture
-def portfolio(screen_home, tmp_path):
+def portfolio(monitor_home, tmp_path):
     """Counterparties touching the SDN update: names it added, removed and changed, plus planted and clean rows."""
     from clearance.store import diff, open_store
 
@@ -73,26 +73,26 @@ def test_incremental_run_equals_full_rescreen(portfolio):
     assert back.new > 0 and back.resolved > 0
 
 
-def test_monitor_cli(portfolio, screen_home):
+def test_monitor_cli(portfolio, monitor_home):
     store, path = portfolio
     store.activate("us-ofac-sdn", 1)
-    added = cli("monitor", "add", str(path), "--name", "book", "--map", "name=Counterparty", "--json", home=screen_home)
+    added = cli("monitor", "add", str(path), "--name", "book", "--map", "name=Counterparty", "--json", home=monitor_home)
     assert added.returncode == 1, added.stderr
     data = json.loads(added.stdout)
     assert data["name"] == "book" and data["rows"] > 500 and data["new"] > 0
-    dup = cli("monitor", "add", str(path), "--name", "book", home=screen_home)
+    dup = cli("monitor", "add", str(path), "--name", "book", home=monitor_home)
     assert dup.returncode == 2 and "already exists" in dup.stderr
     store.activate("us-ofac-sdn", 2)
-    run = cli("monitor", "run", "--json", home=screen_home)
+    run = cli("monitor", "run", "--json", home=monitor_home)
     assert run.returncode == 1, run.stderr
     report = json.loads(run.stdout)["portfolios"][0]
     assert report["list_changes"]["us-ofac-sdn"]["to"] == 2
     assert report["new"] > 0 and report["resolved"] > 0
     changes = {a["change"] for a in report["alerts"]}
     assert {"new", "resolved"} <= changes
-    table = cli("monitor", "run", home=screen_home)
+    table = cli("monitor", "run", home=monitor_home)
     assert table.returncode == 0 and "book" in table.stdout
-    listed = json.loads(cli("monitor", "list", "--json", home=screen_home).stdout)
+    listed = json.loads(cli("monitor", "list", "--json", home=monitor_home).stdout)
     assert listed[0]["name"] == "book" and listed[0]["open_alerts"] == report["open"]
-    missing = cli("monitor", "run", "--name", "nope", home=screen_home)
+    missing = cli("monitor", "run", "--name", "nope", home=monitor_home)
     assert missing.returncode == 2 and "no portfolio named 'nope'" in missing.stderr

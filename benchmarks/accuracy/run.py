@@ -102,9 +102,9 @@ def logic_v2(cases, corpus, screener):
         return by_no[no]
 
     flagged = []
-    for case in cases:
+    for number, case in enumerate(cases):
         query = model.make_entity(case["schema"] or "LegalEntity")
-        query.id = "query"
+        query.id = f"query-{number}"  # logic-v2 caches analysed names by entity id
         query.add("name", case["query"][:500], quiet=True)
         found = set()
         ent_nos = set()

@@ -11,7 +11,7 @@ Signals, each becoming one ``evidence`` entry:
   model and serial fields, or inside descriptions, host names and banners.
 
 Every signal is *strong* or *weak*.  A producer with a strong signal, or with
-weak signals from two different fields, makes the asset ``covered``; weaker
+weak signals of two independent kinds (OUI, model, label, banner, free text), makes the asset ``covered``; weaker
 evidence makes it ``review``; none, ``clear``.  A label naming a maker that is
 not covered, contradicted by the OUI or the model number, is stated in the
 evidence and the summary (relabelled or OEM equipment).
@@ -48,6 +48,16 @@ class Signal:
     producer: str | None
     strength: str  # strong | weak | none (a label naming no covered producer)
     detail: str
+    reason: str = ""  # why a weak signal is weak, in a few words
+
+    @property
+    def kind(self) -> str:
+        """Independent kinds of evidence: oui, model, label, banner, text."""
+        if self.signal in ("oui", "model"):
+            return self.signal
+        if self.field in ("manufacturer", "brand"):
+            return "label"
+        return "banner" if self.field == "services" else "text"
 
     def evidence(self) -> dict:
         return {
@@ -78,6 +88,17 @@ def _text(value: Any) -> str | None:
 # -- signals from each field ---------------------------------------------------------
 
 
+def _why_weak(found: Any) -> str:
+    """Why a curated relation only supports review (ended, or unconfirmed)."""
+    row = found.matched
+    what = f"{row.name} ({row.relation} of {_short(found.producer)})"
+    if not found.current:
+        return f"{what} only until {row.end}" if row.end else f"{what} not yet on that date"
+    if not found.confirmed:
+        return f"{what}: relation not confirmed by a primary source"
+    return ""
+
+
 def _oui_signals(value: str, as_of: str) -> tuple[list[Signal], list[str]]:
     """Signals and context notes of a MAC cell; raises MacError for a malformed one."""
     signals, notes = [], []
@@ -95,7 +116,7 @@ def _oui_signals(value: str, as_of: str) -> tuple[list[Signal], list[str]]:
             continue
         strength = "strong" if found.status == "covered" else "weak"
         detail = f"OUI {reg.oui} is registered to {reg.org!r} (IEEE MA-L registry); {found.detail}"
-        signals.append(Signal("oui", "mac", mac.text, found.producer, strength, detail))
+        signals.append(Signal("oui", "mac", mac.text, found.producer, strength, detail, _why_weak(found)))
     return signals, notes
 
 
@@ -109,7 +130,8 @@ def _label_signal(field: str, value: str, as_of: str) -> Signal | None:
     if hit is None:
         return None
     signal = "brand" if field == "brand" else "manufacturer"
-    return Signal(signal, field, value, hit.producer, hit.strength, _text_detail(hit, f"{field} {value!r}"))
+    reason = hit.note or _why_weak(hit.match)
+    return Signal(signal, field, value, hit.producer, hit.strength, _text_detail(hit, f"{field} {value!r}"), reason)
 
 
 def _free_text_signal(field: str, value: str, as_of: str, strength: str, what: str) -> Signal | None:
@@ -118,13 +140,15 @@ def _free_text_signal(field: str, value: str, as_of: str, strength: str, what: s
         return None  # free text is too noisy for typo matching
     strength = strength if hit.match.status == "covered" else "weak"
     signal = "manufacturer" if field in ("services", "os") else "brand"
-    return Signal(signal, field, value, hit.producer, strength, _text_detail(hit, what))
+    reason = hit.note or _why_weak(hit.match) or f"only named in the {what.split(' ')[0]} text"
+    return Signal(signal, field, value, hit.producer, strength, _text_detail(hit, what), reason)
 
 
 def _model_signal(field: str, found: ModelMatch, where: str) -> Signal:
     p = found.pattern
     detail = f"{where} {found.text!r} follows the {p.product_line} convention (pattern {p.pattern}, {p.strength}); source: {p.source} ({p.date})"
-    return Signal("model", field, found.text, p.producer, p.strength, detail)
+    reason = f"{found.text} follows a short {_short(p.producer)} code other makers could share" if p.strength == "weak" else ""
+    return Signal("model", field, found.text, p.producer, p.strength, detail, reason)
 
 
 # -- the decision --------------------------------------------------------------------
@@ -137,15 +161,17 @@ class _Tally:
     weak: list[Signal]
 
     @property
-    def fields(self) -> set[str]:
-        return {s.field for s in self.strong + self.weak}
+    def kinds(self) -> set[str]:
+        return {s.kind for s in self.strong + self.weak}
 
     @property
     def covered(self) -> bool:
-        return bool(self.strong) or len({s.field for s in self.weak}) >= 2
+        """A strong signal, or weak ones of two independent kinds (a label
+        repeated as manufacturer and brand is one kind)."""
+        return bool(self.strong) or len({s.kind for s in self.weak}) >= 2
 
     def key(self) -> tuple:
-        return (self.covered, len(self.strong), len(self.fields), len(self.weak))
+        return (self.covered, len(self.strong), len(self.kinds), len(self.weak))
 
 
 def _kinds(signals: list[Signal]) -> str:
@@ -199,15 +225,19 @@ class AssetScreener:
         notes: list[str] = []
         if values["mac"]:
             try:
-                found, more = _oui_signals(values["mac"], self.as_of)
-                signals += found
+                from_mac, more = _oui_signals(values["mac"], self.as_of)
+                signals += from_mac
                 notes += more
             except MacError as exc:
                 errors.append(f"field 'mac': {exc}")
-        labels = {k: values[k] for k in ("manufacturer", "brand") if values[k] and values[k].casefold() not in PLACEHOLDERS}
-        label_signals = {}
-        for key, value in labels.items():
-            found = _label_signal(key, value, self.as_of)
+        labels: dict[str, str] = {}
+        for key in ("manufacturer", "brand"):
+            label = values[key]
+            if label and label.casefold() not in PLACEHOLDERS:
+                labels[key] = label
+        label_signals: dict[str, Signal] = {}
+        for key, label in labels.items():
+            found = _label_signal(key, label, self.as_of)
             if found is not None:
                 signals.append(found)
                 label_signals[key] = found
@@ -220,9 +250,13 @@ class AssetScreener:
             if not value:
                 continue
             strength = "strong" if key == "services" else "weak"
-            hit = _free_text_signal(key, value, self.as_of, strength, f"{what} {value[:120]!r}")
-            if hit is not None:
-                signals.append(hit)
+            # one banner per open port: the evidence names the banner that matched
+            pieces = [p.strip() for p in value.split("; ") if p.strip()] if key == "services" else [value]
+            for piece in pieces:
+                hit = _free_text_signal(key, piece, self.as_of, strength, f"{what} {piece[:160]!r}")
+                if hit is not None:
+                    signals.append(hit)
+                    break
             seen_models = {s.value for s in signals if s.signal == "model"}
             for m in find_models(value):
                 if m.text not in seen_models:
@@ -259,10 +293,15 @@ class AssetScreener:
         evidence_signals = sorted(supporting, key=lambda s: (s.strength != "strong", order[s.signal]))
         parts = [f"{_short(best.producer)} ({_name(best.producer)})"]
         if status == "covered":
-            why = "strong signal" if best.strong else "weak signals from two fields"
+            why = "strong signal" if best.strong else "weak signals of two independent kinds"
             summary = f"covered: {parts[0]} equipment by {why}: {_kinds(evidence_signals)}"
         else:
-            summary = f"review: a weak signal of {parts[0]} ({_kinds(evidence_signals)}); confirm the maker"
+            reasons = []
+            for sig in evidence_signals:
+                if sig.reason and sig.reason not in reasons:
+                    reasons.append(sig.reason)
+            summary = f"review: weak evidence of {parts[0]} ({_kinds(evidence_signals)})"
+            summary += (": " + "; ".join(reasons) if reasons else "") + "; confirm the maker"
 
         # the label against the other signals
         other = [s for s in supporting if s.field not in ("manufacturer", "brand")]
@@ -274,13 +313,14 @@ class AssetScreener:
             if not other:
                 continue
             names = _kinds(other)
+            verb = "point" if "," in names else "points"
             if found is None:
                 detail = (
-                    f"the {key} label {value!r} names no covered producer, but the {names} point to "
+                    f"the {key} label {value!r} names no covered producer, but the {names} {verb} to "
                     f"{_short(best.producer)}: relabelled or OEM equipment"
                 )
                 evidence_signals.append(Signal("brand" if key == "brand" else "manufacturer", key, value, None, "none", detail))
-            contradicted.append(f"labelled {value!r} ({key}) but the {names} point to {_short(best.producer)}")
+            contradicted.append(f"labelled {value!r} ({key}) but the {names} {verb} to {_short(best.producer)}")
         if contradicted:
             summary += "; contradiction: " + "; ".join(contradicted) + " (relabelled or OEM equipment)"
         for tally in ranked[1:]:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import InputError
 from ..tabular import FieldMapping, Sheet, Table, map_fields, open_table
+from .consequences import rules_for
 from .detect import FIELDS, SIGNAL_FIELDS, STATUSES, AssetScreener
 from .mac import MacError, parse_macs
 from .nmap import read_nmap
@@ -71,6 +72,7 @@ class InventoryRun:
             raise InputError("nothing to screen: give an INVENTORY file, --nmap SCAN.xml, or both")
         self.screener = AssetScreener(self.as_of)
         self.as_of = self.screener.as_of
+        rules_for("hikvision", self.as_of)  # a broken rule table stops the run here, with one line
         if self.nmap is not None:
             self.hosts = read_nmap(self.nmap)
         if self.inventory is not None:

@@ -138,6 +138,8 @@ def match_model(text: str | None, patterns: Iterable[ModelPattern] | None = None
     patterns = tuple(patterns) if patterns is not None else load_patterns()
     value = normalise_model(text)
     candidates = [value]
+    if " " in value:  # "DS 2CD2143G2-I" typed with a space for the dash
+        candidates += [value.replace(" ", "-"), value.replace(" ", "")]
     for word in value.split(" "):
         if word and word != value:
             candidates.append(word)
@@ -151,17 +153,15 @@ def find_models(text: str | None, patterns: Iterable[ModelPattern] | None = None
         return []
     patterns = tuple(patterns) if patterns is not None else load_patterns()
     value = normalise_model(text)
-    found = []
+    found: list[ModelMatch] = []
+    # a product-line name written with a space ("CloudEngine S5731", "ZXHN F660") first
+    for phrase in re.finditer(r"(?:^|\s)((?:CLOUDENGINE|ZX[A-Z0-9]{1,3})\s[A-Z0-9][A-Z0-9/-]*)", value):
+        found.extend(ModelMatch(p, phrase.group(1)) for p in patterns if p.regex.match(phrase.group(1)))
     for word in _WORD.findall(value):
         word = word.strip(".()")
         if not (any(c.isdigit() for c in word) and any(c.isalpha() for c in word)):
             continue
         found.extend(ModelMatch(p, word) for p in patterns if p.regex.match(word))
-    # a product-line name written with a space ("CloudEngine S5731", "ZXHN F660")
-    for p in patterns:
-        for m in re.finditer(r"(?:^|\s)(CLOUDENGINE|ZX[A-Z0-9]{1,3})\s\S+", value):
-            if p.regex.match(m.group(0).strip()):
-                found.append(ModelMatch(p, m.group(0).strip()))
     return _best(found)
 
 

@@ -18,6 +18,7 @@ Three steps, strongest first:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -107,6 +108,25 @@ def _other_words(text: str, matched: str) -> list[str]:
     ]
 
 
+def _loose(text: str, matched: str) -> str | None:
+    """A distinctive word of the matched name that the text holds only in another
+    form (``Teltronics`` for ``Teltronic``, equal after stemming): that word, else None."""
+    if has_han(text) or has_han(matched):
+        return None
+    split = lambda value: [w for w in re.split(r"[^0-9a-z]+", value.casefold()) if w]  # noqa: E731
+    written, wanted = split(text), split(matched)
+    if "".join(written) == "".join(wanted):
+        return None  # "Hi Look" for "HiLook"
+    for word in wanted:
+        forms = analyze(word)
+        token = forms[0].tokens[0] if forms and forms[0].tokens else word
+        if word in written or token in GENERIC_WORDS or len(word) <= 2 or (forms and all(forms[0].weak)):
+            continue
+        near = [w for w in written if w.startswith(word[:4])]
+        return near[0] if near else word
+    return None
+
+
 def _typo(text: str, as_of: str | None) -> TextHit | None:
     words = brand_words()
     best: tuple[float, str, str] | None = None
@@ -129,7 +149,7 @@ def _typo(text: str, as_of: str | None) -> TextHit | None:
     if found is None:
         return None
     how = "two words written as one" if " " in shown and sim == 1.0 else f"similarity {sim:.2f}"
-    return TextHit(found, "weak", "typo", f"{shown!r} reads as {words[word]!r} ({how}): a typo? review")
+    return TextHit(found, "weak", "typo", f"{shown!r} reads as {words[word]!r} ({how}): a typo?")
 
 
 def text_signal(text: str | None, as_of: str | None = None) -> TextHit | None:
@@ -141,13 +161,16 @@ def text_signal(text: str | None, as_of: str | None = None) -> TextHit | None:
     if found is not None:
         if found.signal == "manufacturer":
             strength = "strong" if found.status == "covered" else "weak"
+            loose = _loose(text, found.matched_name)
+            if loose:
+                return TextHit(found, "weak", "shared-word", f"{loose!r} equals {found.matched_name!r} only after normalisation")
             return TextHit(found, strength, "name", "")
         other = _other_words(text, found.matched_name)
         if other:
             words = ", ".join(repr(w) for w in other[:3])
             note = (
                 f"shares the word {found.matched_name!r} with {found.producer_name}, but {words} "
-                "suggests another business: review"
+                "suggests another business"
             )
             return TextHit(found, "weak", "shared-word", note)
         strength = "strong" if found.status == "covered" else "weak"

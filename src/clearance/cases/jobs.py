@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from ..errors import ClearanceError, InputError
 from . import audit
-from .tables import jobs
+from .tables import inputs, jobs
 
 STATES = ("queued", "running", "done", "failed")
 OUTPUTS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -141,6 +141,7 @@ def run(store, job_id: str, workers: int | None = None) -> dict:
                     for line in fh:
                         writer.write(json.loads(line))
                 writer.close(ok=True)
+            keep_inputs(store, summary.run_id, folder / "results.jsonl")
             ensure_run_audited(store, summary.run_id, job["owner"], {"job": job_id, "file": job["filename"]})
     except ClearanceError as exc:
         _update(store, job_id, state="failed", error=str(exc).replace(str(inputs[0]), job["filename"]), seconds=time.perf_counter() - started)
@@ -167,18 +168,25 @@ def ensure_run_audited(store, run_id: int | None, actor: str, extra: dict | None
     audit.record(store, "screen.run", details, subject=f"run:{run_id}", actor=actor)
 
 
+def keep_inputs(store, run_id: int | None, results: Path) -> None:
+    """Keep the input record of each flagged row of a run (for the alert page)."""
+    if run_id is None:
+        return
+    from ..store import runs as r
+
+    def rows():
+        with results.open(encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                if record.get("status") in ("match", "review"):
+                    yield {"run_id": run_id, "row_index": record["row"], "input": r.dumps(record.get("input"))}
+
+    with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        r.insert_many(conn, inputs, rows())
+
+
 def record_input(store, run_id: int, row_index: int) -> dict | None:
-    """The input row of an alert raised by a job's run (from the job's results file)."""
+    """The input record of a flagged row of an API or upload run, if kept."""
     with store.engine.connect() as conn:
-        job_id = conn.execute(select(jobs.c.id).where(jobs.c.run_id == run_id)).scalar()
-    if job_id is None:
-        return None
-    path = job_dir(store, job_id) / "results.jsonl"
-    if not path.exists():
-        return None
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            record = json.loads(line)
-            if record.get("row") == row_index:
-                return record.get("input")
-    return None
+        data = conn.execute(select(inputs.c.input).where(inputs.c.run_id == run_id, inputs.c.row_index == row_index)).scalar()
+    return json.loads(data) if data else None

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..screen.batch import FIELDS, query_of, row_key, screen_query
 from ..store import runs as r
 from . import audit, review
-from .tables import reviews
+from .tables import inputs, reviews
 
 ALIASES = {"birth_date": "dob", "birthdate": "dob", "date_of_birth": "dob", "type": "schema"}
 MAX_RECORDS = 1000
@@ -72,6 +72,7 @@ def screen_records(store, screener, records: Sequence[Mapping[str, Any]], actor:
         run_id = r.insert_run(conn, run)
         rows = [a for res, key in zip(results, keys) if res["status"] in ("match", "review") for a in r.alert_rows(res, key, run_id, None, by_source, finished)]
         r.insert_many(conn, r.alerts, rows)
+        r.insert_many(conn, inputs, ({"run_id": run_id, "row_index": res["row"], "input": r.dumps(res["input"])} for res in results if res["status"] in ("match", "review")))
         audit.append(
             conn, actor, "screen.run",
             {"run_id": run_id, "kind": "screen", "rows": len(results), "matches": counts["match"], "reviews": counts["review"],

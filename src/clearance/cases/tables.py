@@ -11,6 +11,7 @@ creates them with the rest once :mod:`clearance.cases` is imported).
                        suppresses it while the entity's content hash is unchanged
 ``case_settings``      configuration (four-eyes ...), each change audited
 ``case_jobs``          file-screening jobs started through the API (progress, output)
+``case_inputs``        the input record of each flagged row of API and upload runs
 ``audit_log``          the hash-chained audit trail; ``audit_head`` its last link
 """
 
@@ -124,6 +125,14 @@ jobs = Table(
     Column("seconds", Float),
 )
 
+inputs = Table(
+    "case_inputs",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("row_index", Integer, primary_key=True),
+    Column("input", Text, nullable=False),  # JSON: the flagged record as given (API runs and upload jobs)
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -147,7 +156,7 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
-ALL = [users, api_keys, sessions, reviews, decisions, suppressions, settings, jobs, audit_log, audit_head]
+ALL = [users, api_keys, sessions, reviews, decisions, suppressions, settings, jobs, inputs, audit_log, audit_head]
 
 
 def ensure_tables(engine) -> None:

@@ -19,9 +19,11 @@ _LABEL = {"prohibited": "PROHIBITED", "license-required": "LICENCE REQUIRED", "r
 
 
 def _schema(which: str) -> None:
+    from pydantic import BaseModel
+
     from ..rules.transaction import AssessmentOut, TransactionIn
 
-    models = {"input": TransactionIn, "output": AssessmentOut}
+    models: dict[str, type[BaseModel]] = {"input": TransactionIn, "output": AssessmentOut}
     if which not in models:
         raise InputError(f"--schema {which!r}; expected 'input' or 'output'")
     typer.echo(json.dumps(models[which].model_json_schema(by_alias=True), indent=2, ensure_ascii=False))

@@ -24,10 +24,13 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(config_app, name="config")
 
 
-def _store():
+def _store(lists: bool = False):
+    """The store with the case tables; ``lists``: import the bundled lists on first use
+    (users, audit, alerts and config need none)."""
     from ..cases import ensure_tables
+    from ..store import open_store
 
-    store = get_store()
+    store = get_store() if lists else open_store(initialise=False)
     ensure_tables(store.engine)
     return store
 
@@ -42,7 +45,7 @@ def serve(
     """Run the API and web UI (FastAPI on uvicorn) over the store."""
     from ..api import serve as run
 
-    store = _store()
+    store = _store(lists=True)
     if workers > 1 and store.engine.dialect.name == "sqlite":
         err_console.print("[yellow]note:[/yellow] several workers on SQLite each load the index; PostgreSQL suits them better")
     err_console.print(f"Clearance on http://{host}:{port}/ui/  (API docs: /docs) - store {store.url}")

@@ -29,6 +29,8 @@ SHORT_SIM = 0.5
 #: The best few candidates are always returned, whatever their rough score.
 KEEP = 3
 KEEP_JW = 2
+#: Rough score from which the best candidate is taken as the query's own name.
+SURE = 1.5  # > 1: always (the rough score is at most ~1)
 #: A lone common query word fetches all its names when it has at most this many.
 SCAN_COMMON = 2000
 
@@ -187,8 +189,9 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
         scored = heapq.nlargest(limit, scored)
     else:
         scored.sort(reverse=True)
-    if len(acc) > len(scored):
+    if len(acc) > len(scored) and (not scored or scored[0][0] < SURE):
         # never lose what Jaro-Winkler over the fetched names would rank first
+        # (unless a fetched name already shares nearly everything with the query)
         chosen = {n for _, n in scored}
         fetched = list(acc)
         keys = index.name_keys

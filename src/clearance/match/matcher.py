@@ -18,6 +18,11 @@ IDENTIFIER_SCORE = 0.98
 #: :func:`.candidates.candidates`) a candidate needs to be scored in full.
 CANDIDATES = 12
 ROUGH_MIN = 0.4
+#: Candidates whose rough score is below this share too little of the query
+#: to reach the review threshold (score <= query coverage <~ rough / 0.55): not scored.
+NOT_WORTH = 0.2
+#: Names of one entity scored per query reading (its best by rough score).
+PER_ENTITY = 2
 #: Most that country and birth-date evidence can add: name scores further
 #: below the review threshold than this are not worth deciding.
 MAX_BONUS = 0.08
@@ -78,9 +83,15 @@ class Matcher:
         name_entity = index.name_entity
         name_prop = index.name_prop
         for form in forms:
+            tried: dict[int, int] = {}
             q_weights = [index.token_weight(t) for t in form.tokens]
             for rough, nid in candidates(index, form, CANDIDATES, ROUGH_MIN):
+                if rough < NOT_WORTH:
+                    continue
                 ent_no = name_entity[nid]
+                if tried.get(ent_no, 0) >= PER_ENTITY:
+                    continue
+                tried[ent_no] = tried.get(ent_no, 0) + 1
                 info = entities[ent_no]
                 if sources is not None and info.source not in sources:
                     continue

@@ -10,13 +10,15 @@
   :func:`producer_for_mac` - section 889 producers behind a brand,
   manufacturer, OUI registrant or MAC address (curated data with sources);
 * :func:`path_svg`, :func:`tree_html` - paths as inline SVG / HTML;
-* :func:`import_ownership` - store a user ownership file (with provenance).
+* :func:`import_ownership` - store a user ownership file (with provenance);
+* :func:`exposure` - ``exposure(store, name_or_id)``: the record plus its ``svg``,
+  from an engine cached per store state (for the web UI and reports).
 
 Semantics, with worked examples: ``docs/ownership.md``.
 """
 
 from .brands import ProducerMatch, oui_prefixes, producer_for_mac, producer_for_registrant, producers, resolve_producer
-from .build import build_engine, import_ownership, list_graph
+from .build import build_engine, cached_engine, exposure, import_ownership, list_graph
 from .engine import OwnershipEngine
 from .graph import Edge, OwnershipGraph
 from .hits import augment, derived_hits
@@ -25,6 +27,8 @@ from .render import path_svg, tree_html
 
 __all__ = [
     "build_engine",
+    "cached_engine",
+    "exposure",
     "import_ownership",
     "list_graph",
     "OwnershipEngine",

@@ -152,3 +152,31 @@ def import_ownership(store, path: str | Path, name: str | None = None, screener=
     report = [r.to_dict() for r in resolutions if r.status != "id"]
     saved = save_set(store.engine, name, str(path), file_digest(path), rows, report)
     return saved, resolutions
+
+
+_ENGINES: dict[tuple, OwnershipEngine] = {}
+
+
+def cached_engine(store, as_of: str | None = None) -> OwnershipEngine:
+    """An engine over the store's lists and stored ownership sets, reused while
+    neither changes (for servers: one build, many lookups)."""
+    from ..store.ownership import list_sets
+
+    key = (store.url, store.fingerprint(), as_of, tuple((s.name, s.imported_at) for s in list_sets(store.engine)))
+    engine = _ENGINES.get(key)
+    if engine is None:
+        _ENGINES.clear()
+        engine = _ENGINES[key] = build_engine(store, as_of=as_of)
+    return engine
+
+
+def exposure(store, query: str, as_of: str | None = None, max_paths: int = 20) -> dict:
+    """The exposure record of one entity (name or id), with its paths drawn as ``svg``.
+
+    For the web UI and reports: ``exposure(store, "us-ofac-nonsdn-30946")``.
+    """
+    from .render import path_svg
+
+    record = cached_engine(store, as_of).exposure(query, max_paths=max_paths)
+    record["svg"] = path_svg(record["paths"], title=f"Ownership of {record['entity']['name']}")
+    return record

@@ -8,6 +8,9 @@ True
 
 from __future__ import annotations
 
+import gc
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +26,18 @@ from .resolve import Resolution, Resolver
 #: Over-ownership beyond this (sum of stated holdings of one entity) is reported.
 OVER_OWNED = 1.005
 CURATED_PREFIX = "curated:"
+
+
+@contextmanager
+def _no_gc():
+    """Millions of small objects: the cyclic GC would rescan them over and over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(slots=True)
@@ -53,21 +68,49 @@ class OwnershipEngine:
         self.warnings: list[str] = [r.message() for r in self.resolutions if r.needs_attention]
         self._compile()
         self._results: dict[str, FamilyResult] = {}
+        self._relevant: np.ndarray | None = None
 
     # -- compile -----------------------------------------------------------------
 
     def _compile(self) -> None:
+        with _no_gc():
+            self._compile_edges()
+
+    @property
+    def incoming(self) -> dict[str, list[Edge]]:
+        """Edges into each node (all relations), built on first use."""
+        if self._incoming is None:
+            self._adjacency()
+        return self._incoming
+
+    @property
+    def outgoing(self) -> dict[str, list[Edge]]:
+        if self._outgoing is None:
+            self._adjacency()
+        return self._outgoing
+
+    def _adjacency(self) -> None:
+        with _no_gc():
+            self._build_adjacency()
+
+    def _build_adjacency(self) -> None:
+        incoming: defaultdict[str, list[Edge]] = defaultdict(list)
+        outgoing: defaultdict[str, list[Edge]] = defaultdict(list)
+        for edge in self.edges:
+            incoming[edge.owned].append(edge)
+            outgoing[edge.owner].append(edge)
+        self._incoming, self._outgoing = dict(incoming), dict(outgoing)
+
+    def _compile_edges(self) -> None:
         graph = self.graph
         self.keys = list(graph.nodes)
         self.index = {key: i for i, key in enumerate(self.keys)}
         self.edges: list[Edge] = list(graph.resolved_edges(self.as_of))
-        self.incoming: dict[str, list[Edge]] = {}
-        self.outgoing: dict[str, list[Edge]] = {}
+        self._incoming: dict[str, list[Edge]] | None = None
+        self._outgoing: dict[str, list[Edge]] | None = None
         chosen: dict[tuple[str, str], Edge] = {}
         self.conflicts: dict[tuple[str, str], list[Edge]] = {}
         for edge in self.edges:
-            self.incoming.setdefault(edge.owned, []).append(edge)
-            self.outgoing.setdefault(edge.owner, []).append(edge)
             if not edge.counted:
                 continue
             pair = (edge.owner, edge.owned)
@@ -81,11 +124,12 @@ class OwnershipEngine:
             if (edge.start or "", edge.percent or 0) > (other.start or "", other.percent or 0):
                 chosen[pair] = edge
         self.counted_edges = chosen
-        src = [self.index[o] for o, _ in chosen]
-        dst = [self.index[d] for _, d in chosen]
-        w = [e.percent / 100.0 for e in chosen.values()]
+        index = self.index
+        src = np.fromiter((index[o] for o, _ in chosen), dtype=np.int64, count=len(chosen))
+        dst = np.fromiter((index[d] for _, d in chosen), dtype=np.int64, count=len(chosen))
+        w = np.fromiter((e.percent for e in chosen.values()), dtype=np.float64, count=len(chosen)) / 100.0
         self.arrays = Arrays.build(len(self.keys), src, dst, w)
-        held = np.bincount(self.arrays.dst, weights=self.arrays.w, minlength=len(self.keys)) if w else np.zeros(len(self.keys))
+        held = np.bincount(self.arrays.dst, weights=self.arrays.w, minlength=len(self.keys)) if w.size else np.zeros(len(self.keys))
         self.over_owned = {self.keys[i]: float(held[i]) for i in np.flatnonzero(held > OVER_OWNED)}
         self.listed_families: dict[str, set[str]] = {}
         self.primary: set[str] = set()
@@ -96,6 +140,12 @@ class OwnershipEngine:
                 curated = node.curated or {}
                 if any(not l.source.startswith(CURATED_PREFIX) for l in node.listings) or curated.get("relation") == "producer":
                     self.primary.add(key)
+
+    def refresh(self) -> None:
+        """Recompile after the graph changed (a resolver merged parties, edges were added)."""
+        self._compile()
+        self._results.clear()
+        self._relevant = None
 
     def result(self, family: str) -> FamilyResult:
         """The aggregates of one family for every node (computed once)."""
@@ -112,6 +162,20 @@ class OwnershipEngine:
             mask, counted, more = restricted(self.arrays, listed, threshold)
             self._results[family] = FamilyResult(listed, share, mask, counted, rounds + more)
         return self._results[family]
+
+    @property
+    def relevant(self) -> np.ndarray:
+        """Nodes with anything listed above them: a share held by a listed party, or a
+        listing, or any relation from a listed party. Path searches stop elsewhere."""
+        if self._relevant is None:
+            mask = np.zeros(len(self.keys), dtype=bool)
+            for result in self.compute_all().values():
+                mask |= result.listed | (result.lookthrough > 0) | result.restricted
+            for key in self.primary:
+                for edge in self.outgoing.get(key, ()):
+                    mask[self.index[edge.owned]] = True
+            self._relevant = mask
+        return self._relevant
 
     def compute_all(self) -> dict[str, FamilyResult]:
         return {family: self.result(family) for family in self.policy.families}
@@ -135,8 +199,7 @@ class OwnershipEngine:
                 )
         key = self.graph.canonical(key)
         if key not in self.index or len(self.graph.nodes) != len(self.keys):  # the resolver merged parties
-            self._compile()
-            self._results.clear()
+            self.refresh()
         return key
 
     def exposure(self, query: str, max_paths: int = 20) -> dict:

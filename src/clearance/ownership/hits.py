@@ -36,8 +36,7 @@ def _nodes_for(engine: OwnershipEngine, name: str | None, entity_ids: Iterable[s
         for key in engine.graph.find(name, placeholders=True):
             out.setdefault(key, ("exact name in the ownership graph", 1.0))
     if any(k not in engine.index for k in out) or len(engine.graph.nodes) != len(engine.keys):
-        engine._compile()
-        engine._results.clear()
+        engine.refresh()
     return [(key, how, score) for key, (how, score) in out.items()]
 
 

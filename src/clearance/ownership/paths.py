@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import OwnershipEngine
 
 MAX_DEPTH = 8
 #: Edges examined per query, so one very connected party cannot stall a lookup.
-BUDGET = 50_000
+BUDGET = 20_000
+#: Most holders visited when splitting a share among listed owners.
+MAX_ANCESTORS = 50_000
+#: Chains holding less than this (0.0001%) are not followed when splitting a share.
+MIN_SHARE = 1e-6
 
 
 def _step(engine: "OwnershipEngine", edge) -> dict:
@@ -48,7 +54,7 @@ def upstream_paths(engine: "OwnershipEngine", key: str, max_paths: int = 20, max
     found: list[tuple[list, float | None]] = []
     budget = BUDGET
     stack: list[tuple[str, list, frozenset, float | None]] = [(key, [], frozenset({key}), 1.0)]
-    while stack and budget > 0 and len(found) < max_paths * 20:
+    while stack and budget > 0 and len(found) < max_paths * 5:
         node, trail, seen, product = stack.pop()
         for edge in engine.incoming.get(node, ()):
             budget -= 1
@@ -62,6 +68,8 @@ def upstream_paths(engine: "OwnershipEngine", key: str, max_paths: int = 20, max
             if owner in engine.primary:
                 found.append((path, value))
                 continue
+            if not engine.relevant[engine.index[owner]]:
+                continue  # nothing listed above it
             if len(path) < max_depth:
                 stack.append((owner, path, seen | {owner}, value))
     found.sort(key=lambda item: (item[1] is None, -(item[1] or 0), len(item[0])))
@@ -73,45 +81,64 @@ def owner_shares(engine: "OwnershipEngine", key: str, families: list[str], limit
 
     Backward from ``key``: ``t(x)`` is the fraction of ``key`` that holding all
     of ``x`` would give; a listed owner ``l`` holds ``sum w(l, y) t(y)``. The
-    contributions of a family add up to its look-through share.
+    contributions of a family add up to its look-through share. Only holders
+    downstream of a listed party are visited (their look-through share is > 0).
     """
     out: list[dict] = []
     for family in families:
-        listed = {k for k, fams in engine.listed_families.items() if family in fams}
-        # Ancestors over counted edges, not expanded past listed parties.
-        ancestors, frontier = {key}, [key]
-        while frontier:
+        res = engine.result(family)
+        index = engine.index
+
+        def relevant(node: str) -> bool:
+            i = index[node]
+            return bool(res.listed[i] or res.lookthrough[i] > 0)
+
+        # Ancestors over counted edges, not expanded past listed parties, nor along
+        # chains whose product falls below MIN_SHARE (they cannot hold a visible share).
+        order, bound, frontier = {key: 0}, {key: 1.0}, [key]
+        while frontier and len(order) < MAX_ANCESTORS:
             nxt = []
             for node in frontier:
-                if node in listed and node != key:
+                if node != key and res.listed[index[node]]:
                     continue
                 for edge in engine.incoming.get(node, ()):
-                    if edge.counted and (edge.owner, edge.owned) in engine.counted_edges and edge.owner not in ancestors:
-                        ancestors.add(edge.owner)
-                        nxt.append(edge.owner)
+                    owner = edge.owner
+                    if owner in order or not edge.counted:
+                        continue
+                    reach = bound[node] * edge.percent / 100.0
+                    if reach >= MIN_SHARE and relevant(owner) and engine.counted_edges.get((owner, node)) is edge:
+                        order[owner] = len(order)
+                        bound[owner] = reach
+                        nxt.append(owner)
             frontier = nxt
-        held: dict[str, list[tuple[str, float]]] = {a: [] for a in ancestors}
-        for owner in ancestors:
+        size = len(order)
+        src, dst, w = [], [], []
+        for owner, i in order.items():
             for edge in engine.outgoing.get(owner, ()):
                 owned = edge.owned
-                if owned in ancestors and (owned not in listed or owned == key) and engine.counted_edges.get((owner, owned)) is edge:
-                    held[owner].append((owned, edge.percent / 100.0))
-        t = {a: 0.0 for a in ancestors}
-        t[key] = 1.0
-        for _ in range(1000):
-            change = 0.0
-            for node in ancestors:
-                if node == key or node in listed:
+                j = order.get(owned)
+                if j is None or (owned != key and res.listed[index[owned]]):
                     continue
-                value = min(1.0, sum(w * t[y] for y, w in held[node]))
-                change = max(change, abs(value - t[node]))
-                t[node] = value
-            if change < 1e-12:
+                if engine.counted_edges.get((owner, owned)) is edge:
+                    src.append(i)
+                    dst.append(j)
+                    w.append(edge.percent / 100.0)
+        src_a, dst_a, w_a = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64), np.array(w)
+        absorbing = np.array([bool(res.listed[index[k]]) and k != key for k in order])
+        t = np.zeros(size)
+        t[0] = 1.0
+        for _ in range(10_000):
+            flow = np.where(absorbing[dst_a], 0.0, t[dst_a]) if dst_a.size else dst_a
+            new = np.bincount(src_a, weights=w_a * flow, minlength=size) if src_a.size else np.zeros(size)
+            new = np.minimum(new, 1.0)
+            new[0] = 1.0
+            if np.abs(new - t).max() < 1e-12:
+                t = new
                 break
+            t = new
         direct = {edge.owner: edge.percent for edge in engine.incoming.get(key, ()) if edge.counted}
-        for owner in sorted(listed & ancestors - {key}):
-            share = min(1.0, sum(w * t[y] for y, w in held[owner]))
-            if share <= 0:
+        for owner, i in order.items():
+            if owner == key or not absorbing[i] or t[i] <= 0:
                 continue
             node = engine.graph.nodes[owner]
             out.append(
@@ -119,7 +146,7 @@ def owner_shares(engine: "OwnershipEngine", key: str, families: list[str], limit
                     "family": family,
                     "owner": node.name,
                     "owner_id": owner,
-                    "share": round(share, 6),
+                    "share": round(float(t[i]), 6),
                     "direct_percent": direct.get(owner),
                     "lists": sorted({l.source for l in node.listings}),
                 }

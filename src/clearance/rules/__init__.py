@@ -26,6 +26,8 @@ __all__ = [
     "RuleBook",
     "determine",
     "most_severe",
+    "attach_rules",
+    "assess",
     "load_rules",
     "default_rules",
     "as_date",

@@ -26,6 +26,7 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -183,10 +184,11 @@ class DatedScreener:
                 self._bundled.update({e.id: e for e in _bundled_entities(choice)})
         chosen_ids = {c.snapshot.id for c in self.choices if c.snapshot is not None}
         active_ids = {s.id for s in store.active_snapshots()}
-        if not self._bundled and chosen_ids == active_ids and not sources:
-            self.screener = Screener(store=store, thresholds=thresholds, max_hits=max_hits)
+        if not self._bundled and chosen_ids == active_ids:
+            index = _remember(f"active:{store.url}:{store.fingerprint()}", lambda: _active_index(store))
         else:
-            self.screener = Screener(index=self._index(), thresholds=thresholds, max_hits=max_hits, sources=sources)
+            index = _remember(f"dated:{store.url}:{self._key()}", self._index)
+        self.screener = Screener(index=index, thresholds=thresholds, max_hits=max_hits, sources=sources)
 
     # -- the index ------------------------------------------------------------------
 
@@ -246,6 +248,28 @@ class DatedScreener:
         if found is None:
             raise InputError(f"entity {entity_id!r} of {source} is not in the store")
         return found[0], found[1], choice
+
+
+#: Indexes already loaded in this process, most recent last (a batch of assessments loads each once).
+_LOADED: "OrderedDict[str, Any]" = OrderedDict()
+KEEP_LOADED = 3
+
+
+def _remember(key: str, load: Any) -> Any:
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    index = load()
+    _LOADED[key] = index
+    while len(_LOADED) > KEEP_LOADED:
+        _LOADED.popitem(last=False)
+    return index
+
+
+def _active_index(store: Any) -> Any:
+    from ..screen.check import load_or_build
+
+    return load_or_build(store)
 
 
 def snapshot_entity(store: Any, snapshot: Any, entity_id: str) -> Entity | None:

@@ -35,10 +35,10 @@ def _parties(tx: TransactionIn) -> list[PartyIn]:
     if tx.item is not None and tx.item.manufacturer:
         named = {(p.name or "").strip().lower() for p in parties if p.role == "manufacturer"}
         if tx.item.manufacturer.strip().lower() not in named:
-            parties.append(PartyIn(role="manufacturer", name=tx.item.manufacturer))
+            parties.append(PartyIn.model_validate({"role": "manufacturer", "name": tx.item.manufacturer}))
     if tx.holding is not None:
         h = tx.holding
-        parties.append(PartyIn(role="issuer", name=h.name, isin=h.isin, ticker=h.ticker))
+        parties.append(PartyIn.model_validate({"role": "issuer", "name": h.name, "isin": h.isin, "ticker": h.ticker}))
     return parties
 
 

@@ -32,140 +32,19 @@ The steps, in order:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from datetime import date
+from typing import Any, Mapping, Sequence
 
 from ..errors import InputError
 from ..model import Entity
-from .schema import EXPORT_RECIPIENTS, SEVERITY, RuleBook, RuleRow, default_rules
-
-#: Sources whose ids prefix entity ids (used to infer the source of a bare Entity).
-KNOWN_SOURCES = ("us-ofac-nonsdn", "us-ofac-sdn", "us-trade-csl", "us-bis-dpl", "us-covered", "un-sc")
-
-SOURCE_LABELS = {
-    "us-trade-csl": "Consolidated Screening List",
-    "us-ofac-sdn": "OFAC SDN list",
-    "us-ofac-nonsdn": "OFAC non-SDN lists",
-    "us-bis-dpl": "Denied Persons List",
-    "un-sc": "UN Security Council list",
-    "us-covered": "US covered list",
-}
-
-PURPOSE_TEXT = {
-    "export": "exports",
-    "purchase": "purchases of equipment or services",
-    "federal_procurement": "federal procurement",
-    "federal_contract_use": "use of equipment under a federal contract",
-    "investment": "securities investment",
-}
+from .relief import apply_relief
+from .schema import EXPORT_RECIPIENTS, SEVERITY, Clause, RuleBook, RuleRow, default_rules
+from .types import KNOWN_SOURCES, PURPOSE_TEXT, SOURCE_LABELS, Context, Item, Rule, as_date, most_severe
 
 NOT_STATED = "not stated"
 
 
-# -- context -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Item:
-    """The item of a transaction: its export classification and origin."""
-
-    description: str | None = None
-    eccn: str | None = None  # "EAR99", "5A002", "USML XI(c)" ...
-    us_origin: bool | None = None
-    itar: bool | None = None
-
-    @property
-    def item_class(self) -> str:
-        """``itar`` | ``ear99`` | ``eccn`` | ``unclassified``."""
-        eccn = (self.eccn or "").strip().upper()
-        if self.itar or eccn.startswith(("USML", "ITAR", "CAT ")):
-            return "itar"
-        if not eccn:
-            return "unclassified"
-        return "ear99" if eccn == "EAR99" else "eccn"
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the rules need to know about the transaction around one party.
-
-    Every field may be ``None`` (unknown); see the module docstring for what
-    unknown means.  ``dates_required`` is set when the entry comes from a
-    capture made *after* the date: an entry with no listing date is then
-    reported as "listing date unknown" (capped at ``review``).
-    """
-
-    role: str | None = None
-    purpose: str | None = None
-    item: Item | None = None
-    relies_on: frozenset[str] = frozenset()
-    dates_required: bool = False
-    capture: str | None = None  # capture label for the "listing date unknown" note
-
-
-# -- result --------------------------------------------------------------------
-
-
-@dataclass
-class Rule:
-    """One consequence attached to one list entry, in force or explaining why not."""
-
-    id: str
-    rule: str  # the row's title
-    source: str
-    consequence: str  # prohibited | license-required | review | info
-    text: str
-    citation: str
-    entity_id: str
-    list_code: str | None = None  # CSL list code (EL, DPL, ...), "list" in to_dict()
-    programs: list[str] = field(default_factory=list)
-    federal_register: str | None = None
-    license_requirement: str | None = None
-    review_policy: str | None = None
-    license_exceptions: str | None = None
-    url: str | None = None
-    effective_from: str | None = None
-    effective_to: str | None = None
-    dates: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    relief: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def severity(self) -> int:
-        return SEVERITY[self.consequence]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["list"] = data.pop("list_code")
-        return data
-
-
-def most_severe(consequences: Iterable[str]) -> str:
-    """The most severe of some consequences, ``clear`` when there is none that flags."""
-    best = "clear"
-    for consequence in consequences:
-        if consequence != "info" and SEVERITY[consequence] > SEVERITY[best]:
-            best = consequence
-    return best
-
-
 # -- helpers -------------------------------------------------------------------
-
-
-def as_date(value: date | datetime | str | None) -> date:
-    """A date from ``YYYY-MM-DD`` (or a date); today for ``None``."""
-    if value is None:
-        return date.today()
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise InputError(f"date {value!r} is not a date; expected YYYY-MM-DD") from None
 
 
 def _entity_date(entity: Entity, prop: str, latest: bool = False) -> date | None:
@@ -235,6 +114,7 @@ def _values(source: str, entity: Entity, as_of: date, ctx: Context) -> _Values:
     measures = [n for n in notes if any(w in n for w in _MEASURE_WORDS) and "please visit" not in n]
     scope = next((n for n in notes if not n.startswith("Citation:")), NOT_STATED)
     lists = entity.get("listName")
+    listed = listed_on(entity)
     values = _Values(
         name=entity.caption,
         source=source,
@@ -242,7 +122,7 @@ def _values(source: str, entity: Entity, as_of: date, ctx: Context) -> _Values:
         programs=", ".join(entity.get("program")) or ", ".join(lists) or source,
         start_date=first("startDate"),
         end_date=first("endDate") if entity.get("endDate") else "no end date",
-        listing_date=(listed_on(entity).isoformat() if listed_on(entity) else NOT_STATED),
+        listing_date=listed.isoformat() if listed else NOT_STATED,
         effective_date=first("effectiveDate"),
         divestment_date=first("divestmentDate"),
         federal_register="; ".join(entity.get("federalRegisterNotice")) or "no Federal Register citation given",
@@ -266,7 +146,7 @@ def _entry_dates(entity: Entity) -> dict[str, str]:
     return out
 
 
-def _scope_ok(allowed: list[str] | None, value: str | None, informational: bool) -> bool:
+def _scope_ok(allowed: Sequence[str] | None, value: str | None, informational: bool) -> bool:
     if allowed is None:
         return True
     if value is None:
@@ -411,14 +291,14 @@ def determine(
                 f"{on.isoformat()}, and carries no listing date, so whether it was listed on that date is unknown",
             )
         # 6. relief
-        _relief(rule, row, book, source, entity, lists, programs, notices or "", on, ctx, values)
+        apply_relief(rule, row, book, source, entity, lists, programs, notices or "", on, ctx, values, _render, _period)
         out.append(rule)
     return out
 
 
 def _citation(row: RuleRow, notices: str | None, values: Mapping[str, str]) -> str:
     cited = _render(row.citation, values) or row.citation
-    if notices and row.id.startswith(("el-", "dpl-", "isn-", "dtc-")):
+    if notices and row.cite_entry:
         return f"{notices}; {cited}"
     return cited
 
@@ -439,61 +319,12 @@ def _default_row(source: str) -> RuleRow:
     return RuleRow(
         id="unmapped-source",
         title="Listed on a source without rule rows",
-        match=[{"source": source}],
+        match=[Clause(source=[source])],
         consequence="review",
         text="{name} is on the list '{source}', for which Clearance has no rule rows (e.g. a firm's own block list): review.",
         citation=f"list '{source}'",
         reviewed=date(2026, 11, 30),
     )
-
-
-def _relief(rule: Rule, row: RuleRow, book: RuleBook, source, entity, lists, programs, notices, on, ctx, values) -> None:
-    if rule.consequence == "info":
-        return
-    candidates = [r for r in book.relief if row.id in r.applies_to and r.matches(source, lists, programs, notices, entity.caption)]
-    for relief in (r for r in candidates if r.in_force(on)):
-        claimed = relief.family in ctx.relies_on
-        applied = relief.automatic or claimed
-        relief_values = _Values(values, scope=relief.scope, period=_period(relief).removeprefix("in force "))
-        rule.relief.append(
-            {
-                "id": relief.id,
-                "family": relief.family,
-                "title": relief.title,
-                "citation": relief.citation,
-                "effective_from": relief.effective_from.isoformat() if relief.effective_from else None,
-                "effective_to": relief.effective_to.isoformat() if relief.effective_to else None,
-                "claimed": claimed,
-                "applied": applied,
-                "text": _render(relief.text, relief_values),
-            }
-        )
-        if applied:
-            if SEVERITY[rule.consequence] > SEVERITY[relief.effect]:
-                rule.consequence = relief.effect if relief.effect != "clear" else "info"
-        else:
-            rule.relief[-1]["text"] += f' If the transaction is within its scope, declare it with "relies_on": ["{relief.family}"].'
-
-    in_force = {r.family for r in candidates if r.in_force(on)}
-    for family in sorted({r.family for r in candidates} & set(ctx.relies_on) - in_force):
-        periods = [r for r in candidates if r.family == family]
-        starts = [r.effective_from for r in periods if r.effective_from]
-        ends = [r.effective_to for r in periods if r.effective_to]
-        span = f"{min(starts).isoformat() if starts else 'always'} to {max(ends).isoformat() if ends and len(ends) == len(periods) else 'no end date'}"
-        title = re.split(r"[(,]", periods[0].title)[0].strip()
-        rule.relief.append(
-            {
-                "id": periods[-1].id,
-                "family": family,
-                "title": title,
-                "citation": "; ".join(r.citation for r in periods),
-                "effective_from": min(starts).isoformat() if starts else None,
-                "effective_to": max(ends).isoformat() if ends and len(ends) == len(periods) else None,
-                "claimed": True,
-                "applied": False,
-                "text": f"The claimed {family} authorisation was not in force on {on.isoformat()} (valid {span}).",
-            }
-        )
 
 
 __all__ = [

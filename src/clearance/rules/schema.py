@@ -143,6 +143,7 @@ class RuleRow(_Row):
     entry_until: str | None = None  # entity date property before which the row applies
     requires_ear: bool = False  # only for items subject to the EAR
     el_scope: bool = False  # check the entry's own licence requirement against the item
+    cite_entry: bool = False  # put the entry's Federal Register notice(s) before the rule's citation
     license_requirement: str | None = None
     review_policy: str | None = None
     license_exceptions: str | None = None

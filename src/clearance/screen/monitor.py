@@ -326,15 +326,17 @@ def add_portfolio(
                 .values(status="resolved", resolved_at=stamp, resolution="portfolio replaced")
             )
             conn.execute(r.portfolio_rows.delete().where(r.portfolio_rows.c.portfolio_id == existing.id))
-            conn.execute(r.portfolios.delete().where(r.portfolios.c.id == existing.id))
-        pid = conn.execute(
-            r.portfolios.insert().values(
-                name=name, created_at=stamp, updated_at=stamp, input_path=str(path), input_fingerprint=file_fingerprint(path),
-                input_format=table.format, mapping=r.dumps(mapping.to_dict()), sources=r.dumps(sources) if sources else None,
-                thresholds=r.dumps({"match": thresholds.match, "review": thresholds.review}), row_count=len(rows),
-                state=r.dumps(state), norm_version=norm_version(),
-            )
-        ).inserted_primary_key[0]
+        values = dict(
+            name=name, updated_at=stamp, input_path=str(path), input_fingerprint=file_fingerprint(path),
+            input_format=table.format, mapping=r.dumps(mapping.to_dict()), sources=r.dumps(sources) if sources else None,
+            thresholds=r.dumps({"match": thresholds.match, "review": thresholds.review}), row_count=len(rows),
+            state=r.dumps(state), norm_version=norm_version(),
+        )
+        if existing is not None:  # runs and alerts keep pointing at it: update in place
+            pid = existing.id
+            conn.execute(r.portfolios.update().where(r.portfolios.c.id == pid).values(**values))
+        else:
+            pid = conn.execute(r.portfolios.insert().values(created_at=stamp, **values)).inserted_primary_key[0]
         counts = {"match": 0, "review": 0, "clear": 0, "error": 0}
         for x in rows:
             rec, _ = results[x["row_index"]]

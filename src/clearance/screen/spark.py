@@ -199,32 +199,45 @@ def screen_file_spark(
     summary.started = now()
     started = time.perf_counter()
     spark = spark or session(master)
-    from pyspark import StorageLevel
-
     index_bc = spark.sparkContext.broadcast(pickle.dumps(screener.index, protocol=pickle.HIGHEST_PROTOCOL))
     try:
         df, corrupt = read_input(spark, table, encoding)
         results = screen_dataframe(df, index_bc, mapping.to_dict(), sources, thresholds, table.columns, corrupt, 2 if table.format == "csv" else 1)
-        results = results.persist(StorageLevel.DISK_ONLY)
         _write(results, output, fmt)
-        for status, n in results.groupBy("status").count().collect():
-            summary.counts[status] += n
-            summary.rows += n
-        flagged = (json.loads(r.record) for r in results.where("status in ('match', 'review')").orderBy("row").select("record").toLocalIterator())
         flagged_list = []
-        for rec in flagged:
-            best = rec["hits"][0]
-            summary.by_source[best["source"]] += 1
-            for program in best.get("programs") or ["(none)"]:
-                summary.by_program[program] += 1
-            flagged_list.append(rec)
+        for status, record_json in _read_back(spark, output, fmt):
+            summary.counts[status] += 1
+            summary.rows += 1
+            if status in ("match", "review"):
+                rec = json.loads(record_json)
+                best = rec["hits"][0]
+                summary.by_source[best["source"]] += 1
+                for program in best.get("programs") or ["(none)"]:
+                    summary.by_program[program] += 1
+                flagged_list.append(rec)
         summary.elapsed = time.perf_counter() - started
         if record:
             summary.run_id = record_batch_run(store, summary, as_of, sources, flagged_list, engine="spark")
-        results.unpersist()
     finally:
         index_bc.unpersist()
     return summary
+
+
+def _read_back(spark, output: Path, fmt: str) -> Iterator[tuple[str, str | None]]:
+    """(status, record JSON of flagged rows) from the written output, without screening again."""
+    if fmt == "jsonl":
+        with output.open(encoding="utf-8") as fh:
+            for line in fh:
+                status = json.loads(line)["status"]
+                yield status, line if status in ("match", "review") else None
+        return
+    df = spark.read.parquet(str(output))
+    for status, n in df.groupBy("status").count().collect():
+        if status not in ("match", "review"):
+            for _ in range(n):
+                yield status, None
+    for r in df.where("status in ('match', 'review')").orderBy("row").toLocalIterator():
+        yield r.status, json.dumps({"row": r.row, "input": json.loads(r.input), "status": r.status, "hits": json.loads(r.hits)}, ensure_ascii=False)
 
 
 def _write(results, output: Path, fmt: str) -> None:
