@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Iterable
 
 from .engine import OwnershipEngine
-from .graph import name_key
 
 HIT_STATUSES = ("applies", "review", "suspended", "below-threshold")
 _STATUS_ORDER = {"match": 0, "review": 1, "clear": 2, "error": 3}
@@ -123,4 +122,4 @@ def augment(record: dict, engine: OwnershipEngine) -> dict:
     return {**record, "hits": hits, "status": hits[0]["status"]}
 
 
-__all__ = ["derived_hits", "augment", "name_key"]
+__all__ = ["derived_hits", "augment"]

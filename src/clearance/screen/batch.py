@@ -114,18 +114,31 @@ def error_record(row: Row, message: str) -> dict:
     return {"row": row.index, "input": row.values, "status": "error", "error": message, "hits": []}
 
 
-def screen_query(screener: Screener, index: int, values: Mapping[str, Any], query: Mapping[str, Any], where: str) -> dict:
-    record = screener.check(
-        query.get("name"),
-        country=query.get("country") or None,
-        schema=query.get("schema"),
-        birth_date=query.get("birth_date"),
-        identifiers=[tuple(i) for i in query.get("identifiers") or []],
-        row=index,
-        input=values,
-    )
-    if record["status"] == "error":
-        record["error"] = f"{where}: {record['error']}"
+#: Distinct queries whose results each worker remembers (a file often repeats a counterparty).
+CACHE_SIZE = 100_000
+
+
+def screen_query(screener: Screener, index: int, values: Mapping[str, Any], query: Mapping[str, Any], where: str, cache: bool = True) -> dict:
+    """The record of one row's query; identical queries in a run are screened once (per process)."""
+    memo = screener.__dict__.setdefault("_batch_cache", {}) if cache else {}
+    key = json.dumps(query, sort_keys=True, ensure_ascii=False)
+    found = memo.get(key)
+    if found is None:
+        result = screener.check(
+            query.get("name"),
+            country=query.get("country") or None,
+            schema=query.get("schema"),
+            birth_date=query.get("birth_date"),
+            identifiers=[tuple(i) for i in query.get("identifiers") or []],
+        )
+        found = (result["status"], result["hits"], result.get("error"))
+        if len(memo) >= CACHE_SIZE:
+            memo.clear()
+        memo[key] = found
+    status, hits, error = found
+    record = {"row": index, "input": dict(values), "status": status, "hits": hits}
+    if error is not None:
+        record = {"row": index, "input": dict(values), "status": status, "error": f"{where}: {error}", "hits": hits}
     return record
 
 

@@ -87,7 +87,7 @@ def _screen_item(screener: Screener, item: tuple[int, dict | None]) -> tuple[int
     if query is None:
         return index, None, 0.0
     screener.matcher.last_near = 0.0  # type: ignore[attr-defined]
-    record = screen_query(screener, index, {}, query, f"row {index}")
+    record = screen_query(screener, index, {}, query, f"row {index}", cache=False)
     return index, record, screener.matcher.last_near  # type: ignore[attr-defined]
 
 

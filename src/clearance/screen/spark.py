@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..match.matcher import Thresholds
 from ..tabular import FieldMapping, Row
 from ..tabular.read import check_row, cell_text, file_fingerprint
-from .batch import BatchSummary, count, prepare, record_batch_run, screen_row, screener_for
+from .batch import BatchSummary, prepare, record_batch_run, screen_row, screener_for
 
 #: Schema of the result rows.
 RESULT_SCHEMA = "row long, status string, error string, input string, hits string, record string"

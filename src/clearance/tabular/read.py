@@ -20,7 +20,6 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field

@@ -1,0 +1,267 @@
+"""Batch screening benchmarks: throughput, memory, monitor speed-up.
+
+    python benchmarks/batch.py                      # 1,000,000 rows (long: see the rates below)
+    python benchmarks/batch.py --rows 50000 --spark-rows 20000 --monitor-rows 20000
+
+Measures, on a private copy of the bundled store:
+
+1. ``clearance screen`` (local engine, all cores) over N synthetic counterparty
+   rows — company and person names in Latin, Chinese and Cyrillic script, with
+   0.5% real listed names planted: rows/s and the peak RSS of the whole
+   process tree (parent + workers, sampled every 0.1 s);
+2. the same on Spark ``local[2]`` (rows/s with and without session start-up);
+3. ``monitor run`` after OFAC SDN 2019-01 -> 2021-07 on a portfolio, against
+   a full re-screen of the same portfolio, and whether their alerts agree.
+
+Results go to ``benchmarks/results/batch.json`` and ``batch.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+#: ``clearance`` with the batch commands registered (also before cli.main imports them).
+CLEARANCE = [sys.executable, "-c", "import sys, clearance.cli.screen; from clearance.cli import main; sys.argv[0] = 'clearance'; main()"]
+
+LATIN = (
+    "acme global trading northern pacific logistics supply holdings united industrial services marine energy "
+    "atlas summit vertex harbor meridian pioneer crescent falcon granite horizon keystone liberty orchard "
+    "phoenix quantum redwood sterling titan unity vanguard willow zenith apex beacon cobalt delta evergreen"
+).split()
+FORMS = ["Ltd", "GmbH", "LLC", "SA", "Inc", "BV", "AG", "Co., Ltd.", "S.p.A.", "Pty Ltd", "Oy", "AB"]
+HAN_PLACES = ["上海", "深圳", "广州", "北京", "杭州", "苏州", "天津", "重庆", "宁波", "厦门"]
+HAN_WORDS = ["华信", "远航", "新材", "光电", "精密", "机械", "贸易", "物流", "电子", "化工", "纺织", "食品"]
+CYR_WORDS = ["Северный", "Торговый", "Дом", "Промышленный", "Альянс", "Восток", "Энерго", "Строй", "Транс", "Сервис"]
+FIRST = ["James", "Maria", "Wei", "Olga", "Ahmed", "Sofia", "Kenji", "Lucas", "Amara", "Ivan", "Chen", "Fatima"]
+LAST = ["Smith", "Garcia", "Wang", "Ivanova", "Hassan", "Rossi", "Tanaka", "Silva", "Okafor", "Petrov", "Li", "Khan"]
+COUNTRIES = ["US", "DE", "CN", "RU", "GB", "FR", "IN", "BR", "JP", "AE", ""]
+
+
+def synthetic_rows(n: int, planted: list[str], seed: int = 889):
+    """(name, country, type) rows: mixed scripts, 0.5% real listed names."""
+    rng = random.Random(seed)
+    for i in range(n):
+        roll = rng.random()
+        if planted and roll < 0.005:
+            yield rng.choice(planted), "", ""
+        elif roll < 0.55:
+            yield f"{rng.choice(LATIN).title()} {rng.choice(LATIN).title()} {rng.choice(FORMS)}", rng.choice(COUNTRIES), "Company"
+        elif roll < 0.70:
+            yield f"{rng.choice(HAN_PLACES)}{rng.choice(HAN_WORDS)}{rng.choice(HAN_WORDS)}有限公司", "CN", "Company"
+        elif roll < 0.80:
+            yield f"ООО «{rng.choice(CYR_WORDS)} {rng.choice(CYR_WORDS)}»", "RU", "Company"
+        else:
+            yield f"{rng.choice(FIRST)} {rng.choice(LAST)}", rng.choice(COUNTRIES), "Person"
+
+
+def write_input(path: Path, n: int, planted: list[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "name", "country", "type"])
+        for i, row in enumerate(synthetic_rows(n, planted)):
+            writer.writerow([f"R{i:07d}", *row])
+
+
+def make_home(base: Path) -> Path:
+    home = base / "home"
+    home.mkdir()
+    env = dict(os.environ, CLEARANCE_HOME=str(home))
+    env.pop("CLEARANCE_DB", None)
+    subprocess.run([sys.executable, "-m", "clearance", "store", "init"], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", "from clearance.screen import Screener; Screener().index"], env=env, check=True)
+    return home
+
+
+def planted_names(home: Path, k: int = 400) -> list[str]:
+    os.environ["CLEARANCE_HOME"] = str(home)
+    from clearance.store import open_store
+
+    store = open_store(initialise=False)
+    names = [e.caption for _, e in store.active_entities() if e.schema in ("Company", "Organization", "Person")]
+    return random.Random(7).sample(names, k)
+
+
+class TreeRSS:
+    """Peak summed RSS of a process and its children, sampled."""
+
+    def __init__(self, pid: int, every: float = 0.1):
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self.peak_single = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                sizes = []
+                for p in procs:
+                    try:
+                        sizes.append(p.memory_info().rss)
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, sum(sizes))
+                self.peak_single = max(self.peak_single, max(sizes, default=0))
+            except psutil.Error:
+                pass
+            time.sleep(every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def bench_local(home: Path, src: Path, rows: int, out: Path) -> dict:
+    env = dict(os.environ, CLEARANCE_HOME=str(home))
+    env.pop("CLEARANCE_DB", None)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [*CLEARANCE, "screen", str(src), "-o", str(out)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    rss = TreeRSS(proc.pid)
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    rss.stop()
+    lines = sum(1 for _ in out.open(encoding="utf-8"))
+    assert lines == rows, f"{lines} records for {rows} rows: {err}"
+    return {
+        "rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds, 1),
+        "peak_rss_tree_mb": round(rss.peak / 2**20, 1), "peak_rss_one_process_mb": round(rss.peak_single / 2**20, 1),
+        "workers": len(os.sched_getaffinity(0)), "exit": proc.returncode, "summary": err.strip().splitlines()[-1:] if err else [],
+    }
+
+
+def bench_spark(home: Path, src: Path, rows: int, out: Path) -> dict:
+    os.environ["CLEARANCE_HOME"] = str(home)
+    from clearance.screen.spark import screen_file_spark, session
+    from clearance.store import open_store
+
+    t0 = time.perf_counter()
+    spark = session("local[2]")
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.range(1).count()
+    startup = time.perf_counter() - t0
+    try:
+        t1 = time.perf_counter()
+        summary = screen_file_spark(open_store(initialise=False), src, out, "parquet", spark=spark, record=False)
+        seconds = time.perf_counter() - t1
+    finally:
+        spark.stop()
+    assert summary.rows == rows
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds, 1), "session_start_s": round(startup, 2)}
+
+
+def bench_monitor(home: Path, base: Path, rows: int, planted: list[str]) -> dict:
+    """Portfolio screened at SDN 2019-01; then SDN 2021-07: incremental run vs full re-screen."""
+    from clearance.screen import monitor
+    from clearance.store import diff, open_store
+    from clearance.store import runs as r
+
+    work = base / "monitor-home"
+    work.mkdir()
+    shutil.copy2(home / "clearance.db", work / "clearance.db")
+    shutil.copytree(home / "cache", work / "cache")
+    os.environ["CLEARANCE_HOME"] = str(work)
+    store = open_store(initialise=False)
+    change = diff(store, "us-ofac-sdn", 1, 2)
+    old = {e.id: e.caption for e in store.entities(store.snapshot("us-ofac-sdn", 1))}
+    new = {e.id: e.caption for e in store.entities(store.snapshot("us-ofac-sdn", 2))}
+    rng = random.Random(11)
+    extra = [new[i] for i in rng.sample(change.added, 100)] + [old[i] for i in rng.sample(change.removed, 50)]
+    src = base / "portfolio.csv"
+    write_input(src, rows - len(extra), planted)
+    with src.open("a", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        for k, name in enumerate(extra):
+            writer.writerow([f"X{k:05d}", name, "", ""])
+    store.activate("us-ofac-sdn", 1)
+    from clearance.screen.check import Screener
+
+    Screener(store=store).index  # cache the 2019-01 index
+    monitor.add_portfolio(store, src, "incremental")
+    monitor.add_portfolio(store, src, "full")
+    store.activate("us-ofac-sdn", 2)
+    Screener(store=store).index  # cache the 2021-07 index: both runs below load it
+    t0 = time.perf_counter()
+    inc = monitor.run_portfolio(store, "incremental")
+    t_inc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    full = monitor.run_portfolio(store, "full", full=True)
+    t_full = time.perf_counter() - t0
+
+    def keys(pid):
+        return sorted((a["row_index"], a["entity_id"], a["hit_status"], a["score"]) for a in r.open_alerts(store, pid))
+
+    same = keys(inc.portfolio_id) == keys(full.portfolio_id)
+    return {
+        "rows": rows, "incremental_s": round(t_inc, 2), "full_s": round(t_full, 2), "speedup": round(t_full / t_inc, 1),
+        "alerts_identical": same, "open_alerts": inc.open, "new": inc.new, "changed": inc.changed, "resolved": inc.resolved,
+        "rows_rescreened": inc.rescreened, "stages": inc.stages, "list_changes": inc.list_changes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--spark-rows", type=int, default=None, help="rows for Spark (default: --rows)")
+    parser.add_argument("--monitor-rows", type=int, default=20_000)
+    parser.add_argument("--skip", action="append", default=[], choices=["local", "spark", "monitor"])
+    args = parser.parse_args()
+    results: dict = {"machine": {"cores": len(os.sched_getaffinity(0)), "python": sys.version.split()[0]}}
+    with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
+        base = Path(tmp)
+        home = make_home(base)
+        planted = planted_names(home)
+        if "local" not in args.skip:
+            src = base / "in.csv"
+            write_input(src, args.rows, planted)
+            results["local"] = bench_local(home, src, args.rows, base / "out.jsonl")
+            print("local:", json.dumps(results["local"]), flush=True)
+            (base / "out.jsonl").unlink()
+        if "spark" not in args.skip:
+            n = args.spark_rows or args.rows
+            src = base / "spark.csv"
+            write_input(src, n, planted)
+            results["spark"] = bench_spark(home, src, n, base / "spark.parquet")
+            print("spark:", json.dumps(results["spark"]), flush=True)
+        if "monitor" not in args.skip:
+            results["monitor"] = bench_monitor(home, base, args.monitor_rows, planted)
+            print("monitor:", json.dumps({k: v for k, v in results["monitor"].items() if k != "stages"}), flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "batch.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = ["# Batch screening benchmark", "", f"Machine: {results['machine']['cores']} cores, Python {results['machine']['python']}.", ""]
+    if "local" in results:
+        x = results["local"]
+        lines.append(f"- local engine: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** on {x['workers']} workers; peak RSS {x['peak_rss_tree_mb']} MB (process tree), {x['peak_rss_one_process_mb']} MB (largest process)")
+    if "spark" in results:
+        x = results["spark"]
+        lines.append(f"- Spark local[2]: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** (+{x['session_start_s']}s session start)")
+    if "monitor" in results:
+        x = results["monitor"]
+        lines.append(f"- monitor run after SDN 2019-01 -> 2021-07, {x['rows']:,}-row portfolio: {x['incremental_s']}s vs full re-screen {x['full_s']}s = **{x['speedup']}x**; alerts identical: {x['alerts_identical']} ({x['open_alerts']} open: {x['new']} new, {x['changed']} changed, {x['resolved']} resolved; {x['rows_rescreened']} rows re-screened)")
+    (RESULTS / "batch.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
