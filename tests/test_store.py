@@ -76,7 +76,7 @@ def test_history_and_diff_errors(home):
 
 def test_bundled_initialisation(bundled_store):
     snaps = {s.source: s for s in bundled_store.active_snapshots()}
-    assert set(snaps) == {"us-ofac-sdn", "us-ofac-nonsdn", "un-sc", "us-bis-dpl", "us-trade-csl"}
+    assert set(snaps) == {"us-ofac-sdn", "us-ofac-nonsdn", "un-sc", "us-bis-dpl", "us-trade-csl", "us-covered"}
     assert snaps["us-ofac-sdn"].captured == "2021-07"
     assert snaps["us-ofac-sdn"].entity_count == len(_ent_nums(SDN_2021))
     assert snaps["us-ofac-nonsdn"].entity_count == 442

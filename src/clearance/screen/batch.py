@@ -412,6 +412,9 @@ def screen_file(
     summary = BatchSummary(path, table, mapping, snapshots, thresholds, Path(output) if output else None, fmt)
     summary.fingerprint = file_fingerprint(path)
     summary.started = _now()
+    estimate = table.estimate_rows() if table.format in ("csv", "jsonl", "parquet") else None
+    if estimate is not None and estimate < 4 * CHUNK:
+        workers = 1  # forking costs more than it saves
     if on_start:
         on_start(summary)
     started = time.perf_counter()

@@ -44,7 +44,7 @@ class Format:
 
 
 def _formats() -> dict[str, Format]:
-    from . import csl, dpl, ftm, ofac, un, userlist
+    from . import covered, csl, dpl, ftm, ofac, un, userlist
 
     return {
         "ofac-sdn": Format("ofac-sdn", ofac.sdn_files, ofac.parse_sdn),
@@ -54,6 +54,7 @@ def _formats() -> dict[str, Format]:
         "csl": Format("csl", csl.files, csl.parse),
         "ftm": Format("ftm", ftm.files, ftm.parse),
         "userlist": Format("userlist", userlist.files, userlist.parse),
+        "covered": Format("covered", covered.files, covered.parse, covered.published),
     }
 
 
@@ -64,6 +65,7 @@ SOURCE_FORMATS = {
     "un-sc": "un-xml",
     "us-bis-dpl": "dpl",
     "us-trade-csl": "csl",
+    "us-covered": "covered",
 }
 
 
