@@ -41,6 +41,7 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/import_bench.py
+	$(BIN)/python benchmarks/assets.py
 
 clean:
 	rm -rf $(VENV) .clearance-home .pytest_cache

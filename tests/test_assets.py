@@ -453,6 +453,19 @@ def test_inventory_joined_with_a_scan(tmp_path):
     assert "10.77.0.11" not in extra and "10.77.0.17" not in extra and len(extra) == 10
 
 
+def test_jsonl_inventory(tmp_path):
+    path = tmp_path / "assets.jsonl"
+    path.write_text(
+        json.dumps({"id": "J1", "vendor": "ZTE Corporation", "model": "ZXHN F660", "mac": "F0:1B:24:77:A0:10"}) + "\n"
+        + "not json\n"
+        + json.dumps({"id": "J3", "vendor": "Tiandy", "model": "TC-C34XS"}) + "\n",
+        encoding="utf-8",
+    )
+    records = list(InventoryRun(path, as_of=AS_OF).records())
+    assert [r["status"] for r in records] == ["covered", "error", "clear"]
+    assert records[0]["producer"] == "zte" and "line 2: not valid JSON" in records[1]["error"]
+
+
 def test_nothing_to_screen():
     with pytest.raises(InputError, match="nothing to screen"):
         InventoryRun()

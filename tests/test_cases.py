@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from clearance.cases import audit, ensure_tables, review, screening, settings, users
 from clearance.cases.users import Principal
+from clearance.cases.errors import Conflict
 from clearance.errors import InputError
 from clearance.screen import Screener
 from clearance.store import runs as r
@@ -85,7 +86,7 @@ def test_bad_users_and_passwords(store):
     with pytest.raises(InputError, match="at least 10"):
         users.add_user(store, "bob", "viewer", password="short")
     users.add_user(store, "bob", "viewer", password="correct horse battery")
-    with pytest.raises(InputError, match="already exists"):
+    with pytest.raises(Conflict, match="already exists"):
         users.add_user(store, "bob", "admin")
     assert users.authenticate_password(store, "bob", "correct horse battery").role == "viewer"
     assert users.authenticate_password(store, "bob", "wrong") is None

@@ -65,7 +65,7 @@ def test_brand_form_of_a_long_name():
     assert s >= 0.8
     # the same word in the middle of the name is not a brand
     s2 = compare(("sony",), [9.9], ("almacen", "electro", "sony", "star"), [7.0, 6.0, 9.9, 6.0], [False] * 4).score
-    assert s2 < 0.72
+    assert s2 < 0.70
 
 
 def test_weak_tokens_count_little():
@@ -86,7 +86,7 @@ def test_initials_for_people():
 
 
 def test_people_need_both_sides_covered():
-    assert score("salek", "salek abdulhai", person=True).score < 0.72
+    assert score("salek", "salek abdulhai", person=True).score < 0.70
 
 
 def test_explanation_lists_pairs_and_unmatched():

@@ -88,7 +88,7 @@ def put_setting(request: Request, key: str, body: SettingIn, principal: Principa
 def audit_entries(
     request: Request,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**31 - 1),
     action: str | None = Query(None, max_length=60),
     subject: str | None = Query(None, max_length=200),
     principal: Principal = Depends(require("admin")),

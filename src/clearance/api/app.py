@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__ as VERSION
 from ..cases import ensure_tables
-from ..cases.review import Conflict, Forbidden, NotFound
+from ..cases.errors import Conflict, Forbidden, NotFound
 from ..errors import ClearanceError, InputError, StoreError
 from .auth import LoginRequired, require
 from .config import Settings

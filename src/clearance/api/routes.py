@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,9 @@ from .auth import require
 
 router = APIRouter()
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
+#: Ids and offsets fit a 32-bit integer column.
+MAX_ID = 2**31 - 1
+AlertId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 def _ctx(request: Request):
@@ -120,7 +123,7 @@ def list_runs(request: Request, limit: int = Query(50, ge=1, le=500), principal:
 
 
 @router.get("/runs/{run_id}", tags=["screening"], summary="One run.", responses={404: {"description": "No such run"}})
-def get_run(request: Request, run_id: int, principal: Principal = Depends(require("read"))):
+def get_run(request: Request, run_id: Annotated[int, PathParam(ge=1, le=MAX_ID)], principal: Principal = Depends(require("read"))):
     run = r.get_run(_ctx(request).store, run_id)
     if run is None:
         raise review.NotFound(f"no run #{run_id}")
@@ -143,7 +146,7 @@ def list_history(request: Request, source: str, principal: Principal = Depends(r
 
 
 @router.get("/lists/{source}/diff", tags=["lists"], summary="Entities added, removed and changed between two versions (default: the two latest).", responses={404: {"description": "Unknown source or version"}})
-def list_diff(request: Request, source: str, old: int | None = Query(None, ge=1), new: int | None = Query(None, ge=1), limit: int = Query(100, ge=0, le=5000), principal: Principal = Depends(require("read"))):
+def list_diff(request: Request, source: str, old: int | None = Query(None, ge=1, le=MAX_ID), new: int | None = Query(None, ge=1, le=MAX_ID), limit: int = Query(100, ge=0, le=5000), principal: Principal = Depends(require("read"))):
     return views.diff_view(_ctx(request).store, source, old, new, limit)
 
 
@@ -157,6 +160,7 @@ async def import_list(
 ):
     if not SOURCE_ID.match(source):
         raise InputError(f"source {source!r}: expected lower-case letters, digits, '.', '_' or '-'")
+    captured = captured or None
     if captured is not None and not re.match(r"^\d{4}-\d{2}(-\d{2})?$", captured):
         raise InputError(f"captured {captured!r}: expected YYYY-MM or YYYY-MM-DD")
     store = _ctx(request).store
@@ -192,13 +196,13 @@ def list_alerts(
     request: Request,
     state: str | None = Query(None, max_length=100, description="Comma-separated states (open, pending, escalated, confirmed, dismissed, suppressed) or 'all'; default: open, pending, escalated"),
     source: str | None = Query(None, max_length=100),
-    run_id: int | None = Query(None, ge=1),
+    run_id: int | None = Query(None, ge=1, le=MAX_ID),
     hit_status: Literal["match", "review"] | None = None,
     q: str | None = Query(None, max_length=200),
     include_resolved: bool = False,
     order: Literal["score", "newest", "oldest"] = "score",
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
     principal: Principal = Depends(require("read")),
 ):
     items, total = review.queue(_ctx(request).store, state, source, run_id, hit_status, q, include_resolved, order, limit, offset)
@@ -206,7 +210,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", tags=["alerts"], summary="One alert: the hit, the list entry then and now, decisions.", responses={404: {"description": "No such alert"}})
-def get_alert(request: Request, alert_id: int, principal: Principal = Depends(require("read"))):
+def get_alert(request: Request, alert_id: AlertId, principal: Principal = Depends(require("read"))):
     store = _ctx(request).store
     alert = review.get_alert(store, alert_id)
     if alert.get("input") is None:
@@ -214,13 +218,13 @@ def get_alert(request: Request, alert_id: int, principal: Principal = Depends(re
     return alert
 
 
-@router.post("/alerts/{alert_id}/decisions", tags=["alerts"], summary="Decide an alert (reason required; audited).", responses={403: {"description": "Role may not decide"}, 404: {"description": "No such alert"}, 409: {"description": "Not pending approval"}})
-def decide(request: Request, alert_id: int, body: DecisionIn, principal: Principal = Depends(require("read"))):
+@router.post("/alerts/{alert_id}/decisions", tags=["alerts"], summary="Decide an alert (reason required; audited).", responses={400: {"description": "Reason too short once whitespace is normalised"}, 403: {"description": "Role may not decide"}, 404: {"description": "No such alert"}, 409: {"description": "Not pending approval"}})
+def decide(request: Request, alert_id: AlertId, body: DecisionIn, principal: Principal = Depends(require("read"))):
     return review.decide(_ctx(request).store, alert_id, body.decision, body.reason, principal)
 
 
 @router.get("/alerts/{alert_id}/decisions", tags=["alerts"], summary="Every decision on an alert.", responses={404: {"description": "No such alert"}})
-def decisions(request: Request, alert_id: int, principal: Principal = Depends(require("read"))):
+def decisions(request: Request, alert_id: AlertId, principal: Principal = Depends(require("read"))):
     store = _ctx(request).store
     review.review(store, alert_id)
     return {"alert_id": alert_id, "decisions": review.history(store, alert_id)}

@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -93,11 +95,11 @@ def queue(
     request: Request,
     state: str = Query("", max_length=100),
     source: str = Query("", max_length=100),
-    run_id: int | None = Query(None, ge=1),
+    run_id: int | None = Query(None, ge=1, le=2**31 - 1),
     hit_status: str = Query("", max_length=10),
     q: str = Query("", max_length=200),
     order: str = Query("score", max_length=10),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**31 - 1),
     principal: Principal = Depends(viewer),
 ):
     store = _ctx(request).store
@@ -119,7 +121,7 @@ def queue(
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: int, error: str | None = Query(None, max_length=500), principal: Principal = Depends(viewer)):
+def alert_page(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], error: str | None = Query(None, max_length=500), principal: Principal = Depends(viewer)):
     store = _ctx(request).store
     alert = review.get_alert(store, alert_id)
     if alert.get("input") is None:
@@ -134,11 +136,11 @@ def alert_page(request: Request, alert_id: int, error: str | None = Query(None, 
 
 
 @router.post("/alerts/{alert_id}/decide")
-def decide(request: Request, alert_id: int, decision: str = Form(..., max_length=20), reason: str = Form("", max_length=4000), csrf: str = Form(""), principal: Principal = Depends(viewer)):
+def decide(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], decision: str = Form(..., max_length=20), reason: str = Form("", max_length=4000), csrf: str = Form(""), principal: Principal = Depends(viewer)):
     check_csrf(request, csrf)
     try:
         review.decide(_ctx(request).store, alert_id, decision, reason, principal)
-    except (review.Forbidden, review.Conflict, ClearanceError) as exc:
+    except ClearanceError as exc:
         if isinstance(exc, review.NotFound):
             raise
         return RedirectResponse(f"/ui/alerts/{alert_id}?{urlencode({'error': str(exc)})}", status_code=303)
@@ -167,7 +169,7 @@ def lists_page(request: Request, principal: Principal = Depends(viewer)):
 
 
 @router.get("/lists/{source}")
-def list_page(request: Request, source: str, old: int | None = Query(None, ge=1), new: int | None = Query(None, ge=1), principal: Principal = Depends(viewer)):
+def list_page(request: Request, source: str, old: int | None = Query(None, ge=1, le=2**31 - 1), new: int | None = Query(None, ge=1, le=2**31 - 1), principal: Principal = Depends(viewer)):
     store = _ctx(request).store
     history = store.history(source)
     diff = None
@@ -219,6 +221,6 @@ def job_progress(request: Request, job_id: str, principal: Principal = Depends(v
 
 
 @router.get("/audit")
-def audit_page(request: Request, offset: int = Query(0, ge=0), principal: Principal = Depends(require("admin", ui=True))):
+def audit_page(request: Request, offset: int = Query(0, ge=0, le=2**31 - 1), principal: Principal = Depends(require("admin", ui=True))):
     store = _ctx(request).store
     return page(request, "audit.html", entries=audit.entries(store, 100, offset, newest_first=True), verification=audit.verify(store), offset=offset, nav="audit")

@@ -121,7 +121,9 @@ def _oui_signals(value: str, as_of: str) -> tuple[list[Signal], list[str]]:
 
 
 def _text_detail(hit: TextHit, where: str) -> str:
-    detail = f"{where}: {hit.match.detail}"
+    detail = hit.match.detail.removeprefix(f"{hit.match.value!r}: ").removeprefix(f"{hit.match.matched_name!r}: ") \
+        if hit.match.matched_name.casefold() == str(hit.match.value).casefold() else hit.match.detail
+    detail = f"{where}: {detail}"
     return f"{detail}; {hit.note}" if hit.note else detail
 
 

@@ -14,7 +14,7 @@ refused with one line, as is anything that is not an ``<nmaprun>``.  Each
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import InputError
 
@@ -113,8 +113,4 @@ def read_nmap(path: str | Path) -> list[dict[str, Any]]:
     return [row for row in (_host(h) for h in root.iter("host")) if row]
 
 
-def iter_nmap(path: str | Path) -> Iterator[dict[str, Any]]:
-    yield from read_nmap(path)
-
-
-__all__ = ["read_nmap", "iter_nmap"]
+__all__ = ["read_nmap"]

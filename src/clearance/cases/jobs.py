@@ -42,7 +42,7 @@ def jobs_dir(store) -> Path:
 
 def job_dir(store, job_id: str) -> Path:
     if not _ID.match(job_id or ""):
-        from .review import NotFound
+        from .errors import NotFound
 
         raise NotFound(f"no job {job_id!r}")
     return jobs_dir(store) / job_id
@@ -70,7 +70,7 @@ def get(store, job_id: str) -> dict:
     with store.engine.connect() as conn:
         row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
     if row is None:
-        from .review import NotFound
+        from .errors import NotFound
 
         raise NotFound(f"no job {job_id!r}")
     job = dict(row._mapping)
@@ -99,7 +99,7 @@ def output_path(store, job_id: str, fmt: str) -> Path:
         raise InputError(f"format {fmt!r}: expected one of {', '.join(OUTPUTS)}")
     path = job_dir(store, job_id) / f"results.{fmt}"
     if not path.exists():
-        from .review import NotFound
+        from .errors import NotFound
 
         raise NotFound(f"job {job_id} has no {fmt} results (yet)")
     return path

@@ -25,12 +25,13 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+from sqlalchemy import and_, func, or_, select, text
 
-from ..errors import ClearanceError, InputError
+from ..errors import InputError
 from ..store import runs as r
 from ..store import schema as t
 from . import audit
+from .errors import Conflict, Forbidden, NotFound
 from . import settings as cfg
 from .tables import decisions, reviews, suppressions
 from .users import Principal
@@ -41,18 +42,6 @@ TO_REVIEW = ("open", "pending", "escalated")
 DECISIONS = ("confirmed", "dismissed", "escalated")
 APPROVALS = ("approved", "rejected")
 SYNC_LOCK = 889003
-
-
-class NotFound(ClearanceError):
-    """No such alert (or entity, job ...)."""
-
-
-class Forbidden(ClearanceError):
-    """The caller's role does not allow this."""
-
-
-class Conflict(ClearanceError):
-    """The request does not fit the alert's current state."""
 
 
 def _now() -> str:
@@ -272,7 +261,8 @@ def history(store, alert_id: int) -> list[dict]:
 def _parse_states(state: str | Iterable[str] | None) -> list[str] | None:
     if state is None or state == "":
         return list(TO_REVIEW)
-    items = [s.strip().lower() for s in ([state] if isinstance(state, str) else state) for s in s.split(",") if s.strip()]
+    parts = [state] if isinstance(state, str) else list(state)
+    items = [item.strip().lower() for part in parts for item in part.split(",") if item.strip()]
     if "all" in items:
         return None
     bad = [s for s in items if s not in STATES]

@@ -22,7 +22,9 @@ DESCRIPTIONS = {"four_eyes": "an analyst's 'confirmed' needs a reviewer's approv
 
 def _parse(key: str, value: Any) -> Any:
     if key not in DEFAULTS:
-        raise InputError(f"setting {key!r}: expected one of {', '.join(sorted(DEFAULTS))}")
+        from .errors import NotFound
+
+        raise NotFound(f"setting {key!r}: expected one of {', '.join(sorted(DEFAULTS))}")
     default = DEFAULTS[key]
     if isinstance(default, bool):
         if isinstance(value, bool):

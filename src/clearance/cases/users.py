@@ -29,6 +29,7 @@ from sqlalchemy import delete, select
 
 from ..errors import InputError
 from . import audit
+from .errors import Conflict, NotFound
 from .tables import api_keys, sessions, users
 
 ROLES = ("viewer", "analyst", "reviewer", "admin")
@@ -102,7 +103,7 @@ def check_password(password: str) -> str:
 def _user(conn, name: str):
     row = conn.execute(select(users).where(users.c.name == name)).first()
     if row is None:
-        raise InputError(f"no user named {name!r}")
+        raise NotFound(f"no user named {name!r}")
     return row
 
 
@@ -120,7 +121,7 @@ def add_user(store, name: str, role: str, password: str | None = None, actor: st
     actor = actor or audit.current_actor()
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
         if conn.execute(select(users.c.id).where(users.c.name == name)).first():
-            raise InputError(f"user {name!r} already exists")
+            raise Conflict(f"user {name!r} already exists")
         user_id = conn.execute(
             users.insert().values(name=name, role=role, password_hash=pw_hash, created_at=_stamp(), created_by=actor)
         ).inserted_primary_key[0]
@@ -205,7 +206,7 @@ def revoke_key(store, key_id: str, actor: str | None = None) -> None:
             select(api_keys.c.id, users.c.name).join(users, users.c.id == api_keys.c.user_id).where(api_keys.c.key_id == key_id)
         ).first()
         if row is None:
-            raise InputError(f"no API key with id {key_id!r}")
+            raise NotFound(f"no API key with id {key_id!r}")
         conn.execute(api_keys.update().where(api_keys.c.id == row.id).values(revoked_at=_stamp()))
         audit.append(conn, actor, "user.key.revoke", {"name": row.name, "key_id": key_id}, subject=f"user:{row.name}")
     _forget_all()

@@ -39,7 +39,7 @@ def check(
     source: List[str] = typer.Option([], "--source", "-s", help="Only screen against this source id; repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print the screening-result JSON record."),
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold", help="Score for 'match' (default 0.86)."),
-    review_threshold: Optional[float] = typer.Option(None, "--review-threshold", help="Score for 'review' (default 0.72)."),
+    review_threshold: Optional[float] = typer.Option(None, "--review-threshold", help="Score for 'review' (default 0.70)."),
     limit: int = typer.Option(10, "--limit", help="Most hits to show."),
 ) -> None:
     """Screen a name and/or identifiers; exit 0 clear, 1 match or review, 2 error."""

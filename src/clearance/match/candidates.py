@@ -31,6 +31,8 @@ KEEP = 3
 KEEP_JW = 2
 #: Rough score from which the best candidate is taken as the query's own name.
 SURE = 1.5  # > 1: always (the rough score is at most ~1)
+#: Most names one intersection of two common (or common and weak) words adds.
+MAX_INTERSECTION = 500
 #: A lone common query word fetches all its names when it has at most this many.
 SCAN_COMMON = 2000
 
@@ -153,16 +155,17 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
                 for nid in acc:
                     if nid in members:
                         acc[nid] += gain
-        # weak words ("abu", "bank oao") help to narrow common ones
+        # weak words ("abu", "bank oao") help to narrow common ones (never weak with weak)
         weak_sets = [(weights[t], _posting_set(index, t)) for w in set(form.tokens) - set(strong) if (t := index.vocab.get(w)) is not None]
-        pool = common + weak_sets
-        if len(pool) >= 2:
-            ordered = sorted(pool, key=lambda c: len(c[1]))
-            for k, (gain, members) in enumerate(ordered):
-                for gain2, members2 in ordered[k + 1 :]:
-                    for nid in members & members2:
-                        if nid not in acc:
-                            acc[nid] = gain + gain2
+        for k, (gain, members) in enumerate(common):
+            for gain2, members2 in common[k + 1 :] + weak_sets:
+                added = 0
+                for nid in members & members2:
+                    if nid not in acc:
+                        acc[nid] = gain + gain2
+                        added += 1
+                        if added >= MAX_INTERSECTION:
+                            break  # equal gains: more of them would not rank differently
         if not acc:
             gain, members = common[0]
             if len(members) <= SCAN_COMMON:

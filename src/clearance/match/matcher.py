@@ -33,7 +33,7 @@ class Thresholds:
     """``match`` at or above ``match``; ``review`` at or above ``review``; else clear."""
 
     match: float = 0.86
-    review: float = 0.72
+    review: float = 0.70
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.review <= self.match <= 1.0):

@@ -7,20 +7,24 @@ entities added, changed and removed since the portfolio's last run and
 re-screens as few rows as it can while giving exactly the alerts a full
 re-screen would:
 
-1. *token filter* — a subset index of the added and changed entities is
-   built; a row whose name tokens (and adjacent pairs) find no token of it
-   (exactly, one edit away, or by the fuzzy prefix search the matcher uses),
-   nor an identifier, cannot be a candidate for any of them;
-2. *subset screen* — the remaining rows are screened against that subset
-   index, which scores with the **full corpus's** token weights (rarity is
+1. *coverage bound* — a subset index of the added and changed entities is
+   built, scoring with the **full corpus's** token weights (rarity is
    corpus-wide), so a changed entity scores there exactly as in the full
-   index; a row is *affected* if any changed entity comes within the band the
-   matcher reports at all (review threshold - 0.12);
+   index.  For each row, the share of its name's token weight that could find
+   a partner among those entities at all (exactly, a typo away, as a
+   compound, as an initial) bounds what any of them can score; rows whose
+   bound, plus the matcher's largest evidence bonus, stays under the band
+   (review threshold - ``BAND``) cannot be touched by the change;
+2. *subset screen* — the other rows are screened against the subset index;
+   a row is *affected* if any changed entity scores within the band (every
+   such screen also checks the bound: if a score ever exceeds it, all rows
+   are screened against the subset);
 3. *full screen* — affected rows, rows flagged last time (their alerts may
-   move, or their entity be removed) and rows with any near miss last time
+   move, or their entity be removed) and rows with a near miss last time
    (corpus-wide weights drift slightly when the corpus changes) are
    re-screened against the full index.  All other rows had nothing within
-   0.12 of the review threshold and touch no changed entity: they stay clear.
+   ``BAND`` of the review threshold and cannot reach it with a changed
+   entity: they stay clear.
 
 Alerts are then reconciled: new ones opened, existing ones updated (changed
 when their status, score or entity changed), and those no longer found
@@ -41,6 +45,7 @@ from sqlalchemy import bindparam, select
 from ..errors import InputError, StoreError
 from ..match.candidates import token_matches
 from ..match.index import INDEX_VERSION, MatchIndex
+from ..match import matcher as _matcher
 from ..match.matcher import Matcher, Thresholds
 from ..match.normalize import analyze, normalize_identifier
 from ..match.resources import data_version
@@ -51,6 +56,9 @@ from .batch import Workers, prepare, query_of, row_key, screen_query
 from .check import Screener
 
 log = logging.getLogger(__name__)
+
+#: Most the matcher's country and birth-date evidence add to a name score.
+MAX_BONUS = getattr(_matcher, "MAX_BONUS", 0.08)
 
 #: Portfolios at least this big are screened on several processes.
 PARALLEL_FROM = 2000
@@ -65,20 +73,36 @@ BAND = 0.15
 
 
 class NearMatcher(Matcher):
-    """A matcher that also notes the best score of anything it scored (flagged or not)."""
+    """A matcher that also notes the best score within ``BAND`` of the review threshold.
+
+    It first matches with the review threshold lowered by ``BAND`` (a probe:
+    the same scores, more entities decided); only when something reaches the
+    real review threshold does it match again for the exact hits and their
+    explanations.  ``last_near`` is the probe's best score (0.0: nothing
+    within the band).  With ``probe_only`` the probe's hits are returned.
+    """
 
     last_near = 0.0
 
+    def __init__(self, index: MatchIndex, thresholds: Thresholds | None = None, max_hits: int = 10, probe_only: bool = False):
+        super().__init__(index, thresholds, max_hits)
+        low = max(0.0, self.thresholds.review - BAND)
+        self.probe = Matcher(index, Thresholds(match=self.thresholds.match, review=low), max_hits)
+        self.probe_only = probe_only
+
     def match(self, *args, **kwargs) -> list[dict]:
-        kwargs["include_clear"] = True
-        hits = super().match(*args, **kwargs)
-        self.last_near = max((h["score"] for h in hits), default=0.0)
-        return [h for h in hits if h["status"] != "clear"]
+        found = self.probe.match(*args, **kwargs)
+        self.last_near = max((h["score"] for h in found), default=0.0)
+        if self.probe_only:
+            return found
+        if self.last_near < self.thresholds.review:
+            return []
+        return super().match(*args, **kwargs)
 
 
-def near_screener(index: MatchIndex, sources: list[str] | None, thresholds: Thresholds, max_hits: int = 10) -> Screener:
+def near_screener(index: MatchIndex, sources: list[str] | None, thresholds: Thresholds, max_hits: int = 10, probe_only: bool = False) -> Screener:
     screener = Screener(index=index, sources=sources, thresholds=thresholds, max_hits=max_hits)
-    screener._matcher = NearMatcher(index, screener.thresholds, max_hits)
+    screener._matcher = NearMatcher(index, screener.thresholds, max_hits, probe_only)
     return screener
 
 
@@ -98,15 +122,11 @@ def _screen_all(screener: Screener, items: Sequence[tuple[int, dict | None]], wo
         yield from pool.map(items)
 
 
-def name_tokens(query: dict | None) -> list[str]:
-    """Every token of every reading of a row's name, and adjacent pairs joined (``hik vision`` -> ``hikvision``)."""
+def name_tokens(query: dict | None) -> list[list[str]]:
+    """The normalised token lists of every reading of a row's name (stored with the row)."""
     if not query or not query.get("name"):
         return []
-    out: set[str] = set()
-    for form in analyze(str(query["name"])):
-        out.update(form.tokens)
-        out.update(a + b for a, b in zip(form.tokens, form.tokens[1:]))
-    return sorted(out)
+    return [list(form.tokens) for form in analyze(str(query["name"]))]
 
 
 def norm_version() -> str:
@@ -225,15 +245,75 @@ def verify_subset(sub: MatchIndex, full: MatchIndex, samples: int = 25) -> bool:
     return compared > 0 or not sub.entities
 
 
-def touches(sub: MatchIndex, tokens: Iterable[str], query: dict) -> bool:
-    """Could any entity of ``sub`` be a candidate for this row (a shared or near token, an identifier)?"""
-    for token in tokens:
-        if token_matches(sub, token):
-            return True
-    for _, value in query.get("identifiers") or []:
-        if normalize_identifier(value) in sub.identifiers:
-            return True
-    return False
+class ChangeFilter:
+    """How well could any changed entity score for a row, at most?
+
+    A list name's score for a query is at most the query's *coverage*: the
+    share of the query's token weight (full-corpus weights) that found a
+    partner in the name, times factors <= 1; the matcher's country and
+    birth-date evidence adds at most ``MAX_BONUS``.  A query token can only
+    find a partner among the changed entities if it (or it joined with a
+    neighbour) finds a subset token the way the matcher looks tokens up, if
+    it is an initial, or if it is two adjacent subset tokens written as one.
+    The bound is checked against the real subset scores of every row that
+    is screened (see :meth:`check`).
+    """
+
+    def __init__(self, sub: MatchIndex, full: MatchIndex):
+        self.sub, self.full = sub, full
+        self._matchable: dict[str, bool] = {}
+        pairs: dict[tuple[str, int], set[str]] = {}
+        for strs in getattr(sub, "name_strs", None) or [tuple(sub.tokens[t] for t in ids) for ids in sub.name_tokens]:
+            for a, b in zip(strs, strs[1:]):
+                joined = a + b
+                pairs.setdefault((joined[0], len(joined)), set()).add(joined)
+        self._pairs = {k: sorted(v) for k, v in pairs.items()}
+        self.violations = 0
+
+    def _split(self, token: str) -> bool:
+        """Could ``token`` be two adjacent subset tokens written as one (within the allowed typos)?"""
+        if len(token) < 4:
+            return False
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        from ..match.score import allowed_edits
+
+        for length in range(len(token) - 3, len(token) + 4):
+            bucket = self._pairs.get((token[0], length))
+            if bucket and process.extractOne(token, bucket, scorer=OSA.distance, score_cutoff=allowed_edits(max(length, len(token)))):
+                return True
+        return False
+
+    def matchable(self, token: str) -> bool:
+        found = self._matchable.get(token)
+        if found is None:
+            found = bool(token_matches(self.sub, token)) or len(token) == 1 or self._split(token)
+            self._matchable[token] = found
+        return found
+
+    def bound(self, forms: list[list[str]], query: dict) -> float:
+        """Most that any changed entity can score for this row (2.0 for an identifier it shares)."""
+        for _, value in query.get("identifiers") or []:
+            if normalize_identifier(value) in self.sub.identifiers:
+                return 2.0
+        best = 0.0
+        weight = self.full.token_weight
+        for tokens in forms:
+            total = sum(weight(t) for t in tokens) or 1.0
+            hit = [self.matchable(t) for t in tokens]
+            for k in range(len(tokens) - 1):
+                if not (hit[k] and hit[k + 1]) and token_matches(self.sub, tokens[k] + tokens[k + 1]):
+                    hit[k] = hit[k + 1] = True
+            share = sum(weight(t) for t, h in zip(tokens, hit) if h) / total
+            best = max(best, share)
+        return best + MAX_BONUS
+
+    def check(self, bound: float, record: dict | None) -> None:
+        """Count hits scoring above their bound (then the bound is not one, and the filter is off)."""
+        for hit in (record or {}).get("hits", ()):
+            if hit["score"] > bound + 1e-9 and "identifier" not in hit.get("explanation", {}).get("features", {}):
+                self.violations += 1
 
 
 # -- portfolios -----------------------------------------------------------------------
@@ -450,7 +530,8 @@ def _rows_to_rescreen(full_index, p, rows, queries, changes: ChangeSet, sources,
     band = thresholds.review - BAND
     must: set[int] = {row.row_index for row in rows if row.query and (row.status in ("match", "review") or row.near >= band)}
     t0 = time.perf_counter()
-    candidates: list[int] = []
+    candidates: list[tuple[int, float]] = []
+    skipped: list[int] = []
     if changes.entities:
         sub = subset_index(changes.entities, full_index)
         if not verify_subset(sub, full_index):
@@ -459,20 +540,35 @@ def _rows_to_rescreen(full_index, p, rows, queries, changes: ChangeSet, sources,
             return [row.row_index for row in rows if row.query]
         stages["subset_index_s"] = round(time.perf_counter() - t0, 3)
         t0 = time.perf_counter()
+        limit = ChangeFilter(sub, full_index)
         fresh = p.norm_version == norm_version()
         for row in rows:
             if row.row_index in must or not row.query:
                 continue
-            tokens = json.loads(row.tokens) if fresh and row.tokens else name_tokens(queries[row.row_index])
-            if touches(sub, tokens, queries[row.row_index]):
-                candidates.append(row.row_index)
+            query = queries[row.row_index]
+            forms = json.loads(row.tokens) if fresh and row.tokens else name_tokens(query)
+            if forms and isinstance(forms[0], str):  # stored by an older version
+                forms = name_tokens(query)
+            bound = limit.bound(forms, query)
+            if bound >= band:
+                candidates.append((row.row_index, bound))
+            else:
+                skipped.append(row.row_index)
         stages["token_filter_s"] = round(time.perf_counter() - t0, 3)
         stages["rows_touching_changes"] = len(candidates)
         t0 = time.perf_counter()
-        screener = near_screener(sub, sources, thresholds)
-        for i, rec, near in _screen_all(screener, [(i, queries[i]) for i in candidates], workers):
+        screener = near_screener(sub, sources, thresholds, probe_only=True)
+        bounds = dict(candidates)
+        for i, rec, near in _screen_all(screener, [(i, queries[i]) for i, _ in candidates], workers):
+            limit.check(bounds[i], rec)
             if near >= band or (rec and rec["hits"]):
                 must.add(i)
+        if limit.violations:  # the coverage bound does not hold for this matcher: screen the rest too
+            log.warning("%d subset hits scored above their coverage bound; screening every row against the changes", limit.violations)
+            stages["fallback"] = "coverage bound violated"
+            for i, rec, near in _screen_all(screener, [(i, queries[i]) for i in skipped], workers):
+                if near >= band or (rec and rec["hits"]):
+                    must.add(i)
         stages["subset_screen_s"] = round(time.perf_counter() - t0, 3)
     return sorted(must)
 
