@@ -62,8 +62,11 @@ def test_stdout_two_workers_equal_one_and_run_is_recorded(screen_home, tmp_path)
     planted = sum(1 for x in planted_rows() if x["kind"] != "clean")
     assert run["kind"] == "screen" and run["rows"] == len(planted_rows()) and run["matches"] == planted
     assert run["input_fingerprint"] and len(run["input_fingerprint"]) == 64
-    assert {s["source"] for s in run["snapshots"]} == {"un-sc", "us-bis-dpl", "us-ofac-nonsdn", "us-ofac-sdn", "us-trade-csl"}
-    assert run["thresholds"] == {"match": 0.86, "review": 0.72}
+    assert [(s["source"], s["version"]) for s in run["snapshots"]] == [(s.source, s.version) for s in store.active_snapshots()]
+    assert {"us-ofac-sdn", "us-ofac-nonsdn", "us-bis-dpl", "un-sc", "us-trade-csl"} <= {s["source"] for s in run["snapshots"]}
+    from clearance.match.matcher import Thresholds
+
+    assert run["thresholds"] == {"match": Thresholds().match, "review": Thresholds().review}
     alerts = r.run_alerts(store, run["id"])
     assert {a["row_index"] for a in alerts} == {i for i, x in enumerate(planted_rows()) if x["kind"] != "clean"}
     assert all(a["status"] == "open" and a["portfolio_id"] is None and ":" in a["row_key"] for a in alerts)

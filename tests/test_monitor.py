@@ -96,3 +96,29 @@ def test_monitor_cli(portfolio, monitor_home):
     assert listed[0]["name"] == "book" and listed[0]["open_alerts"] == report["open"]
     missing = cli("monitor", "run", "--name", "nope", home=monitor_home)
     assert missing.returncode == 2 and "no portfolio named 'nope'" in missing.stderr
+
+
+def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_path):
+    """The run/alert/portfolio tables and their updates work on both databases (a small DPL store)."""
+    from clearance.data import bundled_captures
+    from clearance.screen.batch import screen_file
+    from clearance.screen.monitor import add_portfolio, run_portfolio
+    from clearance.store import open_store
+    from clearance.store import runs as r
+
+    store = open_store(initialise=False)
+    dpl = [(c, s, f) for c, s, f in bundled_captures() if s == "us-bis-dpl"]
+    for captured, source, folder in dpl:
+        store.import_files(folder, source, captured=captured)
+    src = tmp_path / "p.csv"
+    src.write_text("name\nAaron Abraham Villa\nSiemens AG\nHELENE AGNESE\n", encoding="utf-8")
+    summary = screen_file(store, src, tmp_path / "out.jsonl")
+    assert summary.counts["match"] == 2 and len(r.run_alerts(store, summary.run_id)) >= 2
+    store.activate("us-bis-dpl", 1)
+    first = add_portfolio(store, src, "dpl")
+    store.activate("us-bis-dpl", len(dpl))
+    later = run_portfolio(store, "dpl")
+    reference = add_portfolio(store, src, "reference")
+    assert alert_keys(store, later.portfolio_id) == alert_keys(store, reference.portfolio_id)
+    again = add_portfolio(store, src, "dpl", replace=True)
+    assert again.portfolio_id == first.portfolio_id and again.open == reference.open

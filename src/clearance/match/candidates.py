@@ -31,8 +31,13 @@ KEEP = 3
 KEEP_JW = 2
 #: Rough score from which the best candidate is taken as the query's own name.
 SURE = 1.5  # > 1: always (the rough score is at most ~1)
+#: When a query word is spelt as a list word, its one-edit neighbours are fetched
+#: only if they are this rare.
+NEIGHBOUR_DF = 20
+#: The Jaro-Winkler rescue looks at fetched names sharing this share of the query's weight.
+JW_SHARE = 0.25
 #: Most names one intersection of two common (or common and weak) words adds.
-MAX_INTERSECTION = 500
+MAX_INTERSECTION = 200
 #: A lone common query word fetches all its names when it has at most this many.
 SCAN_COMMON = 2000
 
@@ -81,10 +86,10 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
             # two edits: edit distance among list tokens of about the same length and first letter
             allowed = 2
             for length in range(len(token) - allowed, len(token) + allowed + 1):
-                bucket = index.buckets.get((token[0], length))
-                if not bucket:
+                found_bucket = index.buckets.get((token[0], length))
+                if not found_bucket:
                     continue
-                texts = [tokens[t] for t in bucket]
+                bucket, texts = found_bucket
                 for _, distance, k in process.extract(token, texts, scorer=OSA.distance, score_cutoff=allowed, limit=10):
                     s = _fetch_sim(token, texts[k])
                     if s:
@@ -129,12 +134,15 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
         q_total += min(q_weight, best) if token not in index.vocab else q_weight
         big: list[int] = []
         seen: set[int] | None = None
+        exact = token in index.vocab
         # best match first, so a name counts the best gain of this query word once
         for tid, sim in sorted(matches, key=lambda m: -weights[m[0]] * m[1]) if len(matches) > 1 else matches:
             plist = postings[tid]
             if len(plist) > COMMON_DF:
                 big.append(tid)
                 continue
+            if exact and sim < 1.0 and len(plist) > NEIGHBOUR_DF:
+                continue  # a correctly spelt word: only rare near-spellings are worth fetching
             gain = weights[tid] * sim
             if seen is None:
                 for nid in plist:
@@ -155,7 +163,7 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
                 for nid in acc:
                     if nid in members:
                         acc[nid] += gain
-        # weak words ("abu", "bank oao") help to narrow common ones (never weak with weak)
+        # weak words ("abu ahmad", "bank oao") narrow common ones (never weak with weak)
         weak_sets = [(weights[t], _posting_set(index, t)) for w in set(form.tokens) - set(strong) if (t := index.vocab.get(w)) is not None]
         for k, (gain, members) in enumerate(common):
             for gain2, members2 in common[k + 1 :] + weak_sets:
@@ -196,7 +204,8 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
         # never lose what Jaro-Winkler over the fetched names would rank first
         # (unless a fetched name already shares nearly everything with the query)
         chosen = {n for _, n in scored}
-        fetched = list(acc)
+        share = JW_SHARE * q_total
+        fetched = [n for n, g in acc.items() if g >= share]
         keys = index.name_keys
         for _, _, k in process.extract(form.key, [keys[n] for n in fetched], scorer=JaroWinkler.normalized_similarity, limit=KEEP_JW):
             nid = fetched[k]

@@ -20,6 +20,7 @@ Token weights are inverse document frequencies over all list names, so
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from array import array
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from .normalize import analyze, normalize_identifier
 from .resources import data_version, legal_forms, stopwords
 
 #: Bump when the index layout or normalisation changes (part of the cache key).
-INDEX_VERSION = "7"
+INDEX_VERSION = "8"
 
 #: Weight of a weak token (legal form, stopword, particle).
 WEAK_WEIGHT = 0.35
@@ -116,7 +117,7 @@ class MatchIndex:
     weight: array = field(default_factory=lambda: array("f"))
     postings: list[tuple[int, ...]] = field(default_factory=list)
     deletes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    buckets: dict[tuple[str, int], tuple[int, ...]] = field(default_factory=dict)
+    buckets: dict[tuple[str, int], tuple[tuple[int, ...], tuple[str, ...]]] = field(default_factory=dict)
     solo: dict[int, tuple[int, ...]] = field(default_factory=dict)
     identifiers: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
     unknown_weight: float = 8.0
@@ -205,7 +206,7 @@ class MatchIndex:
             if len(token) >= 3:
                 buckets.setdefault((token[0], len(token)), []).append(tid)
         index.deletes = {k: tuple(v) for k, v in deletes.items()}
-        index.buckets = {k: tuple(v) for k, v in buckets.items()}
+        index.buckets = {k: (tuple(v), tuple(tokens[t] for t in v)) for k, v in buckets.items()}
         index.identifiers = {k: tuple(v) for k, v in identifiers.items()}
         return index
 
@@ -227,7 +228,7 @@ class MatchIndex:
 
 def save(index: MatchIndex, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # concurrent builders never share a temp file
     with tmp.open("wb") as handle:
         pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)

@@ -20,7 +20,7 @@ CANDIDATES = 12
 ROUGH_MIN = 0.4
 #: Candidates whose rough score is below this share too little of the query
 #: to reach the review threshold (score <= query coverage <~ rough / 0.55): not scored.
-NOT_WORTH = 0.2
+NOT_WORTH = 0.3
 #: Names of one entity scored per query reading (its best by rough score).
 PER_ENTITY = 2
 #: Most that country and birth-date evidence can add: name scores further

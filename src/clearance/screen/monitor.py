@@ -110,9 +110,18 @@ def _screen_item(screener: Screener, item: tuple[int, dict | None]) -> tuple[int
     index, query = item
     if query is None:
         return index, None, 0.0
-    screener.matcher.last_near = 0.0  # type: ignore[attr-defined]
-    record = screen_query(screener, index, {}, query, f"row {index}", cache=False)
-    return index, record, screener.matcher.last_near  # type: ignore[attr-defined]
+    memo = screener.__dict__.setdefault("_near_cache", {})  # identical queries are screened once per process
+    key = json.dumps(query, sort_keys=True, ensure_ascii=False)
+    found = memo.get(key)
+    if found is None:
+        screener.matcher.last_near = 0.0  # type: ignore[attr-defined]
+        record = screen_query(screener, index, {}, query, "screened fields", cache=False)
+        found = (record, screener.matcher.last_near)  # type: ignore[attr-defined]
+        if len(memo) >= 100_000:
+            memo.clear()
+        memo[key] = found
+    record, near = found
+    return index, {**record, "row": index}, near
 
 
 def _screen_all(screener: Screener, items: Sequence[tuple[int, dict | None]], workers: int | None) -> Iterable[tuple[int, dict | None, float]]:
@@ -307,7 +316,8 @@ class ChangeFilter:
                     hit[k] = hit[k + 1] = True
             share = sum(weight(t) for t, h in zip(tokens, hit) if h) / total
             best = max(best, share)
-        return best + MAX_BONUS
+        # country and birth-date evidence can only add when the row gives them
+        return best + (MAX_BONUS if query.get("country") or query.get("birth_date") else 0.0)
 
     def check(self, bound: float, record: dict | None) -> None:
         """Count hits scoring above their bound (then the bound is not one, and the filter is off)."""

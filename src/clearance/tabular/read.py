@@ -24,9 +24,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import InputError
+from .mapping import FieldMapping, map_fields, normalise_header  # noqa: F401  (re-exported)
 
 #: Longest cell screened; a longer one makes its row an error (the echo is cut).
 MAX_CELL = 65_536
@@ -462,101 +463,6 @@ def _open_parquet(path: Path, head: bytes) -> Table:
                 index += 1
 
     return Table(path, "parquet", columns, _rows=rows)
-
-
-# -- field mapping -------------------------------------------------------------
-
-
-def normalise_header(text: str) -> str:
-    """``"Company Name"`` -> ``companyname``; ``"D.O.B."`` -> ``dob``."""
-    return re.sub(r"[^0-9a-z]+", "", str(text).casefold())
-
-
-@dataclass
-class FieldMapping:
-    """Which column feeds each field, and how it was chosen."""
-
-    fields: dict[str, str]
-    how: dict[str, str]
-    unused: list[str]
-
-    def extract(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: values.get(column) for name, column in self.fields.items()}
-
-    def estimate_rows(self) -> int | None:
-        """About how many records (for a progress bar): Parquet's count, else newlines; None if unknown."""
-        try:
-            if self.format == "parquet":
-                import pyarrow.parquet as pq
-
-                return pq.ParquetFile(self.path).metadata.num_rows
-            if self.format in ("csv", "jsonl"):
-                lines = 0
-                with self.path.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 22), b""):
-                        lines += block.count(b"\n")
-                return max(0, lines - (1 if self.format == "csv" else 0)) or None
-        except Exception:  # pragma: no cover - only an estimate
-            return None
-        return None
-
-    def describe(self) -> str:
-        if not self.fields:
-            return "no columns mapped"
-        parts = [f"{name} <- {column!r}" + (" (--map)" if self.how[name] == "map" else "") for name, column in self.fields.items()]
-        return ", ".join(parts)
-
-    def to_dict(self) -> dict[str, str]:
-        return dict(self.fields)
-
-
-def map_fields(
-    columns: Sequence[str],
-    synonyms: Mapping[str, Sequence[str]],
-    overrides: Sequence[str] = (),
-    *,
-    where: str = "the input",
-) -> FieldMapping:
-    """Map each field of ``synonyms`` (field -> header synonyms) to a column.
-
-    Headers and synonyms compare case- and punctuation-blind (``Company Name``
-    = ``company_name``).  ``overrides`` are ``field=Column`` (``field=`` leaves
-    a field unmapped); an unknown field or column is an :class:`InputError`.
-    """
-    by_norm: dict[str, str] = {}
-    for column in columns:
-        by_norm.setdefault(normalise_header(column), column)
-    chosen: dict[str, str] = {}
-    how: dict[str, str] = {}
-    forced: dict[str, str | None] = {}
-    for item in overrides:
-        name, sep, column = item.partition("=")
-        name, column = name.strip(), column.strip()
-        if not sep or not name:
-            raise InputError(f"--map {item!r}: expected FIELD=COLUMN, e.g. --map name=\"Company Name\"")
-        if name not in synonyms:
-            raise InputError(f"--map {item!r}: unknown field {name!r}; fields are: {', '.join(synonyms)}")
-        if not column:
-            forced[name] = None
-            continue
-        found = column if column in columns else by_norm.get(normalise_header(column))
-        if found is None:
-            raise InputError(f"--map {item!r}: {where} has no column {column!r}; its columns are: {', '.join(map(repr, columns))}")
-        forced[name] = found
-    taken = {c for c in forced.values() if c}
-    for name in synonyms:
-        if name in forced:
-            if forced[name]:
-                chosen[name], how[name] = forced[name], "map"  # type: ignore[assignment]
-            continue
-        for synonym in (name, *synonyms[name]):
-            column = by_norm.get(normalise_header(synonym))
-            if column is not None and column not in taken:
-                chosen[name], how[name] = column, "header"
-                taken.add(column)
-                break
-    ordered = {name: chosen[name] for name in synonyms if name in chosen}
-    return FieldMapping(ordered, how, [c for c in columns if c not in taken])
 
 
 __all__ = [
