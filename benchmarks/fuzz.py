@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fuzzing import TARGETS, mutate, run_case  # noqa: E402
+from tests.fuzzing import TARGETS, run_case  # noqa: E402
 
 TIME_BOUND_S = 5
 
@@ -51,7 +51,7 @@ def main() -> int:
             counts = {"ok": 0, "refused": 0, "crash": 0, "hang": 0}
             start = time.perf_counter()
             for i in range(args.cases):
-                data = mutate(seed, rng) if i % 4 else bytes(rng.randrange(256) for _ in range(rng.randint(0, 2048)))
+                data = target.mutate(seed, rng) if i % 4 else bytes(rng.randrange(256) for _ in range(rng.randint(0, 2048)))
                 signal.alarm(TIME_BOUND_S)
                 try:
                     counts[run_case(target, data, folder)] += 1

@@ -17,7 +17,6 @@ import json
 import pickle
 import random
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path

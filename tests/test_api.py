@@ -47,13 +47,16 @@ def test_yente_client_health_search_match_fetch(server):
 
         found = client.search("Hikvision")
         assert found.total.value >= 1
-        assert found.results[0].caption.startswith("HANGZHOU HIKVISION")
-        assert found.results[0].datasets == ["us-ofac-nonsdn"]
+        assert found.results[0].caption.upper().startswith("HANGZHOU HIKVISION")
+        cmic = [r for r in found.results if r.datasets == ["us-ofac-nonsdn"]]
+        assert cmic and cmic[0].id == "us-ofac-nonsdn-30946"
 
-        result = client.match(Company(name=["Hikvision"], country=["cn"]))
+        result = client.match(Company(name=["Hikvision"], country=["cn"]), datasets=["us-ofac-nonsdn"])
         assert result.top is not None and result.top.match
-        assert result.top.id == found.results[0].id
+        assert result.top.id == "us-ofac-nonsdn-30946"
         assert result.top.score >= 0.86 and "name" in result.top.explanations
+        both = client.match(Company(name=["Hikvision"]))
+        assert {"us-ofac-nonsdn-30946"} <= {r.id for r in both.matches}
 
         person = client.match(Person(name=["Mahan Air"]), datasets=["us-ofac-sdn"])
         assert all("us-ofac-sdn" in r.datasets for r in person.results)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .fuzzing import TARGETS, mutate, run_case
+from .fuzzing import TARGETS, run_case
 
 EXAMPLES = 60
 
@@ -27,7 +27,7 @@ def test_seed_parses(target, tmp_path):
 @settings(max_examples=EXAMPLES, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**32))
 def test_mutated_input_parses_or_is_refused(target, tmp_path, seed):
-    data = mutate(target.seed(), random.Random(seed))
+    data = target.mutate(target.seed(), random.Random(seed))
     run_case(target, data, tmp_path / "case")
 
 

@@ -158,11 +158,6 @@ def build_sets(corpus: list[tuple[str, Entity]], seed: int = 7, per_kind: int = 
     take("person_reorder_typo", people, lambda n: _typo_name(rng, first_last(n) or n), None)
 
     # short and brand forms
-    captions = {e.id: e.caption for _, e in corpus}
-    by_name: dict[str, list[str]] = {}
-    for _, entity in corpus:
-        for _, value in entity.names():
-            by_name.setdefault(value.upper(), []).append(entity.id)
     brand_cases = []
     for row in _read("brands.csv"):
         ids = [e.id for _, e in corpus if e.caption.upper() == row["expected_name"].upper()]

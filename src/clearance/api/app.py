@@ -138,10 +138,11 @@ def create_app(store=None, settings: Settings | None = None, warm: bool = True) 
     app.add_middleware(BodyLimit, max_body=settings.max_body, max_upload=settings.max_upload)
     _handlers(app)
     _docs(app)
-    from . import admin, routes, web, yente
+    from . import admin, analysis, routes, web, yente
 
     app.include_router(yente.router)
     app.include_router(routes.router)
+    app.include_router(analysis.router)
     app.include_router(admin.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -125,7 +125,7 @@ def chart_svg(per_day: list[dict], width: int = 640, height: int = 160) -> str:
     pad_left, pad_bottom, pad_top = 36, 28, 10
     inner_w, inner_h = width - pad_left - 8, height - pad_bottom - pad_top
     step = inner_w / len(per_day)
-    bar = max(2.0, step * 0.7)
+    bar = min(48.0, max(2.0, step * 0.7))
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Alerts raised per day">']
     parts.append(f'<line x1="{pad_left}" y1="{pad_top + inner_h}" x2="{width - 8}" y2="{pad_top + inner_h}" class="axis"/>')
     parts.append(f'<text x="{pad_left - 6}" y="{pad_top + 10}" text-anchor="end" class="tick">{top}</text>')
@@ -160,12 +160,31 @@ def rules_for(source: str, entity: dict | None, as_of: str | None = None) -> tup
 
 
 def ownership_for(store, source: str, entity_id: str) -> dict | None:
-    """The ownership path to a listed party, when the ownership module can give one."""
+    """The entry's ownership exposure (paths drawn as SVG, rules with reasons), or None."""
     try:
-        from ..ownership import exposure  # type: ignore[attr-defined]
-    except Exception:
+        from ..ownership import exposure
+    except ImportError:  # pragma: no cover - ownership not installed
         return None
     try:
-        return exposure(store, entity_id)  # pragma: no cover - wired when clearance.ownership lands
-    except Exception:
+        return exposure(store, entity_id, max_paths=10)
+    except Exception as exc:  # the alert page still shows the rest
+        import logging
+
+        logging.getLogger("clearance.api").warning("exposure of %s failed: %s", entity_id, exc)
         return None
+
+
+def runs_view(store, limit: int = 8) -> list[dict]:
+    """Recent runs, each with a label: the uploaded file's name, the input file's, or "API"."""
+    from pathlib import PurePath
+
+    from ..cases.tables import jobs
+    from ..store import runs as r
+
+    items = r.list_runs(store, limit)
+    with store.engine.connect() as conn:
+        names = dict(conn.execute(select(jobs.c.run_id, jobs.c.filename).where(jobs.c.run_id.in_([x["id"] for x in items]))).all()) if items else {}
+    for run in items:
+        path = run.get("input_path") or ""
+        run["label"] = names.get(run["id"]) or ("API request" if path == "api" else PurePath(path).name or run["kind"])
+    return items

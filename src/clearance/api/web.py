@@ -26,6 +26,18 @@ templates.env.globals["chart_svg"] = views.chart_svg
 templates.env.globals["highlight"] = views.highlight
 templates.env.filters["urlq"] = lambda s: quote(str(s), safe="")
 
+
+def _plain(value) -> str:
+    """A detail value as words: lists joined, mappings as key=value."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+templates.env.filters["plain"] = _plain
+
 viewer = require("read", ui=True)
 STATE_LABELS = {"open": "Open", "pending": "Pending approval", "escalated": "Escalated", "confirmed": "Confirmed", "dismissed": "Dismissed", "suppressed": "Suppressed"}
 templates.env.globals["STATE_LABELS"] = STATE_LABELS
@@ -35,10 +47,10 @@ def _ctx(request: Request):
     return request.app.state.ctx
 
 
-def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
     principal = getattr(request.state, "principal", None)
     context.update(request=request, me=principal, csrf=getattr(request.state, "csrf", ""), path=request.url.path)
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def _safe_next(target: str | None) -> str:
@@ -82,9 +94,7 @@ def logout(request: Request, csrf: str = Form(""), principal: Principal = Depend
 @router.get("/")
 def dashboard(request: Request, principal: Principal = Depends(viewer)):
     store = _ctx(request).store
-    from ..store import runs as r
-
-    return page(request, "dashboard.html", stats=review.stats(store, 30), lists=views.lists_view(store), runs=r.list_runs(store, 8), nav="dashboard")
+    return page(request, "dashboard.html", stats=review.stats(store, 30), lists=views.lists_view(store), runs=views.runs_view(store, 8), nav="dashboard")
 
 
 # -- review queue and alerts ----------------------------------------------------------------------

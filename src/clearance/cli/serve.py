@@ -48,7 +48,7 @@ def serve(
     store = _store(lists=True)
     if workers > 1 and store.engine.dialect.name == "sqlite":
         err_console.print("[yellow]note:[/yellow] several workers on SQLite each load the index; PostgreSQL suits them better")
-    err_console.print(f"Clearance on http://{host}:{port}/ui/  (API docs: /docs) - store {store.url}")
+    err_console.print(f"Clearance on http://{host}:{port}/ui/  (API docs: /docs) - store {store.url}", soft_wrap=True, highlight=False)
     run(host, port, workers, log_level)
 
 
@@ -165,7 +165,7 @@ def audit_verify(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     elif result.ok:
-        console.print(f"audit trail intact: {result.entries} entries; head {result.head_seq}:{result.head_hash}")
+        console.print(f"audit trail intact: {result.entries} entries; head {result.head_seq}:{result.head_hash}", soft_wrap=True, highlight=False)
     else:
         err_console.print(f"[red]audit trail does not verify[/red] ({result.entries} entries):", highlight=False)
         for problem in result.problems:

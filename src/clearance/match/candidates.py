@@ -20,7 +20,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from .index import COMMON_DF, MatchIndex, _deletes
 from .normalize import NameForm
-from .score import allowed_edits, token_sim
+from .score import token_sim
 
 _CACHE_LIMIT = 200_000
 #: Rough similarity of a three-letter query word to a four-letter list word it
@@ -35,7 +35,7 @@ SURE = 1.5  # > 1: always (the rough score is at most ~1)
 #: only if they are this rare.
 NEIGHBOUR_DF = 20
 #: The Jaro-Winkler rescue looks at fetched names sharing this share of the query's weight.
-JW_SHARE = 0.25
+JW_SHARE = 0.0
 #: Most names one intersection of two common (or common and weak) words adds.
 MAX_INTERSECTION = 200
 #: A lone common query word fetches all its names when it has at most this many.

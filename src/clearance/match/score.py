@@ -206,16 +206,24 @@ def compare(
 
 
 def _compounds(one, open_one, one_sim, other, open_other, other_sim, pairs, flipped) -> None:
+    if len(open_one) < 2:
+        return
+    joins = [
+        (i1, i2, len(one[i1]) + len(one[i2]))
+        for i1, i2 in zip(open_one, open_one[1:])
+        if i2 == i1 + 1
+    ]
+    if not joins:
+        return
     for j in open_other:
         if other_sim[j]:
             continue
         target = other[j]
-        for k in range(len(open_one) - 1):
-            i1, i2 = open_one[k], open_one[k + 1]
-            if i2 != i1 + 1 or one_sim[i1] or one_sim[i2]:
+        size = len(target)
+        for i1, i2, joined_size in joins:
+            if joined_size - size > 3 or size - joined_size > 3 or one_sim[i1] or one_sim[i2]:
                 continue
-            joined = one[i1] + one[i2]
-            s = token_sim(joined, target)
+            s = token_sim(one[i1] + one[i2], target)
             if s:
                 one_sim[i1] = one_sim[i2] = other_sim[j] = s
                 if pairs is not None:
