@@ -300,7 +300,7 @@ class PhaseResult:
     name: str
     concurrency: int
     seconds: float
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {"match": [], "screen": []})
+    latencies: dict[str, list[float]] = field(default_factory=dict)
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)  # transport errors and timeouts, by type
     retry_after: int = 0
@@ -334,7 +334,8 @@ class PhaseResult:
         }
         if self.retry_after:
             out["with_retry_after"] = self.retry_after
-        for endpoint, values in [("all", self.latencies["match"] + self.latencies["screen"]), *self.latencies.items()]:
+        everything = [v for values in self.latencies.values() for v in values]
+        for endpoint, values in [("all", everything), *self.latencies.items()]:
             if values:
                 out[f"latency_ms_{endpoint}"] = percentiles(values)
                 out[f"rps_{endpoint}"] = round(len(values) / self.seconds, 1) if endpoint != "all" else out["rps"]
@@ -351,44 +352,126 @@ def percentiles(values: list[float]) -> dict:
             "mean": round(statistics.fmean(data) * 1000, 1)}
 
 
+class TransportError(Exception):
+    """The connection broke, was refused or timed out (not an HTTP status)."""
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client connection (asyncio streams).
+
+    A load generator must cost far less than the server it measures; httpx's
+    pool costs several times more CPU per request than this, on a two-core
+    machine that skews the figures.  Only what the server sends is handled:
+    ``Content-Length`` bodies (and ``Transfer-Encoding: chunked`` for safety).
+    """
+
+    def __init__(self, host: str, port: int, headers: dict[str, str], timeout: float):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        try:
+            return await asyncio.wait_for(self._request(method, path, body), self.timeout)
+        except asyncio.TimeoutError:
+            self.close()
+            raise TransportError("TimeoutError") from None
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            self.close()
+            raise TransportError(type(exc).__name__) from None
+
+    async def _request(self, method: str, path: str, body: bytes | None) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None:
+            await self._open()
+        assert self.reader is not None and self.writer is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.fixed}"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        await self.writer.drain()
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, _, v = line.partition(":")
+                headers[k.strip().lower()] = v.strip()
+        if "content-length" in headers:
+            data = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding") == "chunked":
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                parts.append(chunk[:-2])
+            data = b"".join(parts)
+        else:
+            data = await self.reader.read()
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, data
+
+
+ENDPOINTS = {
+    "match": ("POST", "/match/default", match_body),
+    "screen": ("POST", "/screen", screen_body),
+    "me": ("GET", "/me", None),  # authenticated and rate-limited, but no work: for the limiter phase
+}
+
+
 async def _drive(url: str, key: str, queries: list[Query], concurrency: int, seconds: float, name: str,
                  endpoints: tuple[str, ...], timeout: float, seed: int) -> PhaseResult:
-    import httpx
+    from urllib.parse import urlsplit
 
+    target = urlsplit(url)
     result = PhaseResult(name, concurrency, seconds)
+    for endpoint in endpoints:
+        result.latencies.setdefault(endpoint, [])
     headers = {"Authorization": f"ApiKey {key}"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     deadline = time.monotonic() + seconds
 
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=timeout) as client:
-
-        async def user(number: int) -> None:
-            rng = random.Random(seed * 1000 + number)
+    async def user(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
+        conn = Connection(target.hostname or "127.0.0.1", target.port or 80, headers, timeout)
+        try:
             while time.monotonic() < deadline:
                 q = rng.choice(queries)
                 endpoint = endpoints[rng.randrange(len(endpoints))]
+                method, path, make = ENDPOINTS[endpoint]
+                body = json.dumps(make(q)).encode() if make else None
                 started = time.perf_counter()
                 try:
-                    if endpoint == "match":
-                        response = await client.post("/match/default", json=match_body(q))
-                    else:
-                        response = await client.post("/screen", json=screen_body(q))
-                except httpx.HTTPError as exc:
-                    result.errors[type(exc).__name__] += 1
+                    status, response_headers, data = await conn.request(method, path, body)
+                except TransportError as exc:
+                    result.errors[str(exc)] += 1
                     await asyncio.sleep(0.05)
                     continue
                 elapsed = time.perf_counter() - started
-                result.statuses[response.status_code] += 1
-                if response.status_code == 200:
+                result.statuses[status] += 1
+                if status == 200:
                     result.latencies[endpoint].append(elapsed)
-                elif response.status_code == 429:
-                    if response.headers.get("retry-after"):
+                elif status == 429:
+                    if response_headers.get("retry-after"):
                         result.retry_after += 1
                     await asyncio.sleep(0.01)
+        finally:
+            conn.close()
 
-        started = time.monotonic()
-        await asyncio.gather(*(user(n) for n in range(concurrency)))
-        result.seconds = time.monotonic() - started
+    started = time.monotonic()
+    await asyncio.gather(*(user(n) for n in range(concurrency)))
+    result.seconds = time.monotonic() - started
     return result
 
 
@@ -510,10 +593,10 @@ def main() -> int:
             log_tail = server.logs(20000)
             report["server_log_tracebacks"] = log_tail.count("Traceback")
         if not args.no_rate_limit_phase:
-            print("rate limit: one key, 16 connections, default limits, 6s ...", flush=True)
+            print("rate limit: one key, 16 connections on GET /me, default limits (1200/min, burst 120), 6s ...", flush=True)
             with ServerProcess(home, {}) as limited:
                 limited.wait_ready()
-                burst = run_phase(limited.url, key, queries, 16, 6, "rate-limited", endpoints=("match",), seed=5)
+                burst = run_phase(limited.url, key, queries, 16, 6, "rate-limited", endpoints=("me",), seed=5)
                 report["rate_limited"] = burst.summary()
                 if burst.server_errors or burst.errors or not burst.statuses.get(429):
                     failures.append(f"rate-limit phase: {dict(burst.statuses)} {dict(burst.errors)}")
@@ -538,7 +621,7 @@ def _print(report: dict) -> None:
             continue
         lat = r.get("latency_ms_all", {})
         print(f"{name:14} {r['concurrency']:5} {r['seconds']:5.0f} {r['requests']:9} {r['rps']:7.1f} {lat.get('p50', '-'):>7} {lat.get('p95', '-'):>7} {lat.get('p99', '-'):>7}  {r['statuses']} {r['transport_errors'] or ''}")
-        for endpoint in ("match", "screen"):
+        for endpoint in ("match", "screen", "me"):
             if f"latency_ms_{endpoint}" in r:
                 e = r[f"latency_ms_{endpoint}"]
                 print(f"  /{endpoint:12} {'':5} {'':5} {e['n']:9} {r[f'rps_{endpoint}']:7.1f} {e['p50']:7} {e['p95']:7} {e['p99']:7}")

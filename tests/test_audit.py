@@ -10,6 +10,8 @@ import sys
 import threading
 
 import pytest
+
+pytest.importorskip("argon2", reason="argon2-cffi is not installed")
 from sqlalchemy import delete, select, text, update
 
 from clearance.cases import audit, ensure_tables

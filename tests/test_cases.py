@@ -5,6 +5,8 @@ while the list entry is unchanged and its reopening when it changes."""
 from __future__ import annotations
 
 import pytest
+
+pytest.importorskip("argon2", reason="argon2-cffi is not installed")
 from sqlalchemy import select, update
 
 from clearance.cases import audit, ensure_tables, review, screening, settings, users

@@ -147,6 +147,10 @@ def create_app(store=None, settings: Settings | None = None, warm: bool = True) 
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=303)

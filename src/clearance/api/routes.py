@@ -7,7 +7,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
 from fastapi import APIRouter, Depends, File, Form, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path as PathParam, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from ..cases import audit, jobs, review, settings, users
@@ -54,7 +54,9 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/ui/"
+    """Only a path on this server (no scheme, host, protocol-relative or backslash tricks)."""
+    ok = bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target and ":" not in target.split("?")[0]
+    return target if ok else "/ui/"
 
 
 # -- login ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ yente's 0.70; ``cutoff`` (default 0.50) drops weaker candidates.
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
