@@ -41,6 +41,9 @@ def check(
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold", help="Score for 'match' (default 0.86)."),
     review_threshold: Optional[float] = typer.Option(None, "--review-threshold", help="Score for 'review' (default 0.70)."),
     limit: int = typer.Option(10, "--limit", help="Most hits to show."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="Screen the lists as they stood on this date (YYYY-MM-DD) and apply the rules in force then."
+    ),
 ) -> None:
     """Screen a name and/or identifiers; exit 0 clear, 1 match or review, 2 error."""
     from ..match.matcher import Thresholds
@@ -62,8 +65,7 @@ def check(
         store = get_store()
         if source:
             store.active_snapshots(list(source))  # unknown source -> StoreError naming the known ones
-        screener = Screener(store=store, sources=list(source) or None, thresholds=thresholds, max_hits=limit)
-        result = screener.check(name, country=country or None, schema=schema, birth_date=dob, identifiers=identifiers)
+        result = _screen(store, name, country, schema, dob, identifiers, list(source) or None, thresholds, limit, as_of)
     except ClearanceError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR)
@@ -77,6 +79,27 @@ def check(
     else:
         _print_table(result, thresholds)
     raise typer.Exit(EXIT_OK if result["status"] == "clear" else EXIT_FLAGGED)
+
+
+def _screen(store, name, country, schema, dob, identifiers, sources, thresholds, limit, as_of) -> dict:
+    """Screen (as of a date when asked) and attach each hit's consequences and citations."""
+    from ..rules import as_date, attach_rules
+    from ..screen.check import Screener
+
+    query = dict(country=country or None, schema=schema, birth_date=dob, identifiers=identifiers)
+    if as_of:
+        from ..rules.asof import DatedScreener
+
+        try:
+            day = as_date(as_of)
+        except ValueError:
+            raise InputError(f"--as-of {as_of!r}: expected a date as YYYY-MM-DD") from None
+        screener = DatedScreener(store, day, thresholds=thresholds, max_hits=limit, sources=sources)
+        result = screener.check(name, **query)
+        return attach_rules(result, day, store=store, lookup=screener.lookup)
+    screener = Screener(store=store, sources=sources, thresholds=thresholds, max_hits=limit)
+    result = screener.check(name, **query)
+    return attach_rules(result, None, store=store)
 
 
 def _print_table(result: dict, thresholds) -> None:
@@ -110,6 +133,9 @@ def _print_table(result: dict, thresholds) -> None:
     console.print(table)
     for number, hit in enumerate(result["hits"], 1):
         console.print(f"[bold]{number}.[/bold] " + "; ".join(_why(hit["explanation"])), highlight=False)
+        for rule in hit.get("rules", []):
+            if rule.get("consequence") != "info":
+                console.print(f"   [bold]{rule['consequence']}[/bold]: {rule['text']} [dim][{rule['citation']}][/dim]", highlight=False)
 
 
 def _why(why: dict) -> list[str]:
