@@ -75,6 +75,13 @@ class Screeners:
             except Exception as exc:  # pragma: no cover - reported by /readyz
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.exception("could not load the match index")
+                return
+            try:  # the ownership graph too, so the first alert page is quick (not needed for readiness)
+                from ..ownership import cached_engine
+
+                cached_engine(self.store)
+            except Exception:  # pragma: no cover - pages say what is missing
+                log.warning("could not prepare the ownership graph", exc_info=True)
 
         threading.Thread(target=load, name="clearance-index", daemon=True).start()
 

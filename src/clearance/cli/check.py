@@ -92,7 +92,7 @@ def _screen(store, name, country, schema, dob, identifiers, sources, thresholds,
 
         try:
             day = as_date(as_of)
-        except ValueError:
+        except (ValueError, ClearanceError):
             raise InputError(f"--as-of {as_of!r}: expected a date as YYYY-MM-DD") from None
         screener = DatedScreener(store, day, thresholds=thresholds, max_hits=limit, sources=sources)
         result = screener.check(name, **query)
