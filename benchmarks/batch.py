@@ -246,7 +246,10 @@ def main() -> None:
     parser.add_argument("--monitor-rows", type=int, default=20_000)
     parser.add_argument("--skip", action="append", default=[], choices=["local", "spark", "monitor"])
     args = parser.parse_args()
-    results: dict = {"machine": {"cores": len(os.sched_getaffinity(0)), "python": sys.version.split()[0]}}
+    results: dict = {}
+    if args.skip and (RESULTS / "batch.json").exists():  # keep the parts not re-run
+        results = json.loads((RESULTS / "batch.json").read_text())
+    results["machine"] = {"cores": len(os.sched_getaffinity(0)), "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
         base = Path(tmp)
         home = make_home(base)

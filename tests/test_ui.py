@@ -199,6 +199,11 @@ def test_pages_render_for_the_record(site, browser, shots):
     page.goto("/ui/lists")
     page.screenshot(path=str(shots / "lists.png"))
 
+    page.goto("/docs")  # Swagger UI, served locally, on the session
+    page.wait_for_selector(".opblock", timeout=30_000)
+    assert page.locator(".opblock").count() >= 30
+    page.screenshot(path=str(shots / "api-docs.png"))
+
     # keyboard: the skip link comes first and moves focus to the content
     page.goto("/ui/")
     page.keyboard.press("Tab")

@@ -22,7 +22,15 @@ def app_factory():
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info") -> None:
+    """Run on uvicorn; past ``$CLEARANCE_MAX_CONNECTIONS`` (default 200) open connections per worker, new ones get 503."""
+    import os
+
     import uvicorn
+
+    try:
+        limit = int(os.environ.get("CLEARANCE_MAX_CONNECTIONS") or 200)
+    except ValueError:
+        limit = 200
 
     uvicorn.run(
         "clearance.api:app_factory",
@@ -35,6 +43,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level
         server_header=False,
         date_header=True,
         timeout_graceful_shutdown=5,
+        limit_concurrency=max(8, limit),
     )
 
 

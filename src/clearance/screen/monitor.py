@@ -43,11 +43,11 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import bindparam, select
 
 from ..errors import InputError, StoreError
-from ..match.candidates import token_matches
 from ..match.index import INDEX_VERSION, MatchIndex
 from ..match import matcher as _matcher
 from ..match.matcher import Matcher, Thresholds
 from ..match.normalize import analyze, normalize_identifier
+from ..match.score import token_sim
 from ..match.resources import data_version
 from ..model import Entity
 from ..store import runs as r
@@ -254,6 +254,50 @@ def verify_subset(sub: MatchIndex, full: MatchIndex, samples: int = 25) -> bool:
     return compared > 0 or not sub.entities
 
 
+def _deletions(word: str, depth: int) -> set[str]:
+    """``word`` and every string made of it by deleting up to ``depth`` characters."""
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+class _Partners:
+    """Which strings of a set a token can pair with as the scorer pairs tokens: equal, or
+    ``token_sim > 0`` (a typo apart).  Two-deletion neighbourhoods on both sides find
+    every pair within two edits whatever letters changed; pairs that need three (both
+    tokens longer than 12) are searched among the long strings directly."""
+
+    def __init__(self, words: Iterable[str]):
+        self.words = set(words)
+        self.deletes: dict[str, list[str]] = {}
+        for word in self.words:
+            if len(word) >= 4 and word.isalpha():
+                for variant in _deletions(word, 2):
+                    self.deletes.setdefault(variant, []).append(word)
+        self.long = sorted(w for w in self.words if len(w) >= 10 and w.isalpha())
+
+    def pairs_with(self, token: str) -> bool:
+        if token in self.words:
+            return True
+        if len(token) < 4 or not token.isalpha():
+            return False
+        for variant in _deletions(token, 2):
+            for word in self.deletes.get(variant, ()):
+                if token_sim(token, word) > 0:
+                    return True
+        if len(token) >= 10 and self.long:
+            from rapidfuzz import process
+            from rapidfuzz.distance import OSA
+
+            for word, _, _ in process.extract(token, self.long, scorer=OSA.distance, score_cutoff=3, limit=None):
+                if token_sim(token, word) > 0:
+                    return True
+        return False
+
+
 class ChangeFilter:
     """How well could any changed entity score for a row, at most?
 
@@ -261,18 +305,25 @@ class ChangeFilter:
     share of the query's token weight (full-corpus weights) that found a
     partner in the name, times factors <= 1; the matcher's country and
     birth-date evidence adds at most ``MAX_BONUS``.  A query token can only
-    find a partner among the changed entities if it (or it joined with a
-    neighbour) finds a subset token the way the matcher looks tokens up, if
-    it is an initial, or if it is two adjacent subset tokens written as one.
-    The bound is checked against the real subset scores of every row that
-    is screened (see :meth:`check`).
+    find a partner among the changed entities' tokens if it (or it joined
+    with a neighbour) is equal or a typo apart from one of them
+    (:class:`_Partners`), if it is an initial, or if it is two adjacent
+    subset tokens written as one.  The bound is checked against the real
+    subset scores of every row that is screened (see :meth:`check`).
     """
 
     def __init__(self, sub: MatchIndex, full: MatchIndex):
         self.sub, self.full = sub, full
         self._matchable: dict[str, bool] = {}
+        self._joined: dict[str, bool] = {}
+        names = getattr(sub, "name_strs", None) or [tuple(sub.tokens[t] for t in ids) for ids in sub.name_tokens]
+        self.tokens = _Partners(sub.tokens)
+        # initials pair only within people's names (the scorer's rule)
+        self.initials = {
+            t for nid, strs in enumerate(names) if sub.entities[sub.name_entity[nid]].schema == "Person" for t in strs if len(t) == 1
+        }
         pairs: dict[tuple[str, int], set[str]] = {}
-        for strs in getattr(sub, "name_strs", None) or [tuple(sub.tokens[t] for t in ids) for ids in sub.name_tokens]:
+        for strs in names:
             for a, b in zip(strs, strs[1:]):
                 joined = a + b
                 pairs.setdefault((joined[0], len(joined)), set()).add(joined)
@@ -280,50 +331,78 @@ class ChangeFilter:
         self.violations = 0
 
     def _split(self, token: str) -> bool:
-        """Could ``token`` be two adjacent subset tokens written as one (within the allowed typos)?"""
+        """Could ``token`` be two adjacent subset tokens written as one (within the allowed typos)?
+
+        (Searched among joined pairs with the token's first letter: a compound
+        whose first letter is also mistyped is not looked for.)"""
         if len(token) < 4:
             return False
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
-        from ..match.score import allowed_edits
-
         for length in range(len(token) - 3, len(token) + 4):
             bucket = self._pairs.get((token[0], length))
-            if bucket and process.extractOne(token, bucket, scorer=OSA.distance, score_cutoff=allowed_edits(max(length, len(token)))):
-                return True
+            if bucket:
+                for word, _, _ in process.extract(token, bucket, scorer=OSA.distance, score_cutoff=3, limit=None):
+                    if token_sim(token, word) > 0:
+                        return True
         return False
 
     def matchable(self, token: str) -> bool:
         found = self._matchable.get(token)
         if found is None:
-            found = bool(token_matches(self.sub, token)) or len(token) == 1 or self._split(token)
+            found = (
+                self.tokens.pairs_with(token)
+                or (len(token) == 1 and token.isalpha())  # an initial in the row ("j" for "john")
+                or token[0] in self.initials  # a listed person's initial stands for this given name
+                or self._split(token)
+            )
             self._matchable[token] = found
         return found
 
-    def bound(self, forms: list[list[str]], query: dict) -> float:
-        """Most that any changed entity can score for this row (2.0 for an identifier it shares)."""
+    def joined(self, a: str, b: str) -> bool:
+        """Could ``a`` and ``b`` written as one pair with a subset token?"""
+        key = a + b
+        found = self._joined.get(key)
+        if found is None:
+            found = self._joined[key] = self.tokens.pairs_with(key)
+        return found
+
+    def bound(self, forms: list[list[str]], query: dict, needed: float = 0.0) -> float:
+        """Most that any changed entity can score for this row (2.0 for an identifier it shares).
+
+        Stops early, with a value >= ``needed``, once the row is known to need screening."""
         for _, value in query.get("identifiers") or []:
             if normalize_identifier(value) in self.sub.identifiers:
                 return 2.0
+        # country and birth-date evidence can only add when the row gives them
+        bonus = MAX_BONUS if query.get("country") or query.get("birth_date") else 0.0
         best = 0.0
         weight = self.full.token_weight
         for tokens in forms:
-            total = sum(weight(t) for t in tokens) or 1.0
+            weights = [weight(t) for t in tokens]
+            total = sum(weights) or 1.0
             hit = [self.matchable(t) for t in tokens]
-            for k in range(len(tokens) - 1):
-                if not (hit[k] and hit[k + 1]) and token_matches(self.sub, tokens[k] + tokens[k + 1]):
-                    hit[k] = hit[k + 1] = True
-            share = sum(weight(t) for t, h in zip(tokens, hit) if h) / total
+            share = sum(w for w, h in zip(weights, hit) if h) / total
+            if (needed <= 0 or share + bonus < needed) and not all(hit):
+                # only a compound of two adjacent tokens can still add: check the unmatched ones
+                for k in range(len(tokens) - 1):
+                    if not (hit[k] and hit[k + 1]) and self.joined(tokens[k], tokens[k + 1]):
+                        hit[k] = hit[k + 1] = True
+                share = sum(w for w, h in zip(weights, hit) if h) / total
             best = max(best, share)
-        # country and birth-date evidence can only add when the row gives them
-        return best + (MAX_BONUS if query.get("country") or query.get("birth_date") else 0.0)
+            if best + bonus >= needed > 0:
+                break
+        return best + bonus
 
-    def check(self, bound: float, record: dict | None) -> None:
-        """Count hits scoring above their bound (then the bound is not one, and the filter is off)."""
+    def check(self, bound: float, record: dict | None, forms: list[list[str]], query: dict) -> None:
+        """Count hits scoring above the row's bound (then it is not one, and the filter is off)."""
         for hit in (record or {}).get("hits", ()):
             if hit["score"] > bound + 1e-9 and "identifier" not in hit.get("explanation", {}).get("features", {}):
-                self.violations += 1
+                bound = self.bound(forms, query)  # an early-stopped bound may be short: the full one
+                if hit["score"] > bound + 1e-9:
+                    self.violations += 1
+                    log.info("monitor filter: %r scores %s %.4f over its bound %.4f", query.get("name"), hit["entity_id"], hit["score"], bound)
 
 
 # -- portfolios -----------------------------------------------------------------------
@@ -551,6 +630,7 @@ def _rows_to_rescreen(full_index, p, rows, queries, changes: ChangeSet, sources,
         stages["subset_index_s"] = round(time.perf_counter() - t0, 3)
         t0 = time.perf_counter()
         limit = ChangeFilter(sub, full_index)
+        row_forms: dict[int, list[list[str]]] = {}
         fresh = p.norm_version == norm_version()
         for row in rows:
             if row.row_index in must or not row.query:
@@ -559,9 +639,10 @@ def _rows_to_rescreen(full_index, p, rows, queries, changes: ChangeSet, sources,
             forms = json.loads(row.tokens) if fresh and row.tokens else name_tokens(query)
             if forms and isinstance(forms[0], str):  # stored by an older version
                 forms = name_tokens(query)
-            bound = limit.bound(forms, query)
+            bound = limit.bound(forms, query, band)
             if bound >= band:
                 candidates.append((row.row_index, bound))
+                row_forms[row.row_index] = forms
             else:
                 skipped.append(row.row_index)
         stages["token_filter_s"] = round(time.perf_counter() - t0, 3)
@@ -570,7 +651,7 @@ def _rows_to_rescreen(full_index, p, rows, queries, changes: ChangeSet, sources,
         screener = near_screener(sub, sources, thresholds, probe_only=True)
         bounds = dict(candidates)
         for i, rec, near in _screen_all(screener, [(i, queries[i]) for i, _ in candidates], workers):
-            limit.check(bounds[i], rec)
+            limit.check(bounds[i], rec, row_forms[i], queries[i])
             if near >= band or (rec and rec["hits"]):
                 must.add(i)
         if limit.violations:  # the coverage bound does not hold for this matcher: screen the rest too

@@ -10,6 +10,7 @@ from typing import Callable
 
 from ..data import bundled_captures
 from . import runs  # noqa: F401  (registers the runs/alerts/portfolios tables)
+from .. import cases  # noqa: F401  (registers the case tables: users, reviews, audit log ...)
 from . import ownership as ownership  # noqa: F401  (registers the ownership tables on the shared metadata)
 from .diff import Diff, diff
 from .schema import clearance_home, database_url, make_engine

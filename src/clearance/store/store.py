@@ -198,6 +198,22 @@ class Store:
                 if progress:
                     progress(min(start + BATCH, total), total)
             self._activate(conn, source, snapshot_id)
+            _audit(
+                conn,
+                "lists.import",
+                f"snapshot:{source}@{version}",
+                {
+                    "source": source,
+                    "version": version,
+                    "format": fmt_name,
+                    "entities": len(rows),
+                    "captured": captured,
+                    "published": published,
+                    "files_hash": files_hash,
+                    "content_hash": content_hash((r[0], r[1]) for r in rows),
+                    "files": [i["name"] for i in file_info],
+                },
+            )
         snapshot = self.snapshot(source, version)
         return ImportResult(snapshot, created=True)
 
@@ -215,6 +231,7 @@ class Store:
         with self.engine.connect().execution_options(immediate=True) as conn, conn.begin():
             _lock_writers(conn)
             self._activate(conn, source, snapshot.id)
+            _audit(conn, "lists.activate", f"snapshot:{source}@{version}", {"source": source, "version": version})
         return snapshot
 
     # -- reading ---------------------------------------------------------------
@@ -334,6 +351,13 @@ class Store:
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(t.snapshots)).scalar() == 0
+
+
+def _audit(conn, action: str, subject: str, details: dict) -> None:
+    """Append to the hash-chained audit log inside the caller's transaction."""
+    from ..cases import audit
+
+    audit.append(conn, audit.current_actor(), action, details, subject=subject)
 
 
 def _lock_writers(conn) -> None:
