@@ -86,12 +86,12 @@ def prepare_home(target: Path, source: Path | None = None) -> Path:
     return target
 
 
-def api_key(home: Path, name: str = "load-analyst", role: str = "analyst") -> str:
-    """A new user with ``role`` and their API key (made in a child process: no engine left open here)."""
+def api_key(home: Path, name: str = "load-analyst", role: str = "analyst", password: str | None = None) -> str:
+    """A new user with ``role`` (and a UI password) and their API key (made in a child process: no engine left open here)."""
     code = ("import sys; from clearance.store import open_store; from clearance.cases import ensure_tables, users; "
             "s = open_store(initialise=False); ensure_tables(s.engine); "
-            "print(users.add_user(s, sys.argv[1], sys.argv[2], actor='load-test')[1])")
-    out = subprocess.run([sys.executable, "-c", code, name, role], env=_env(home), check=True, capture_output=True, text=True, timeout=120)
+            "print(users.add_user(s, sys.argv[1], sys.argv[2], sys.argv[3] or None, actor='load-test')[1])")
+    out = subprocess.run([sys.executable, "-c", code, name, role, password or ""], env=_env(home), check=True, capture_output=True, text=True, timeout=120)
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -104,14 +104,14 @@ def free_port() -> int:
 class ServerProcess:
     """``clearance serve`` on a free loopback port, in its own process group."""
 
-    def __init__(self, home: Path, env: dict | None = None, log: Path | None = None):
+    def __init__(self, home: Path, env: dict | None = None, log: Path | None = None, log_level: str = "warning"):
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log or home / f"server-{self.port}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*SERVE_CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            [*SERVE_CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level],
             env=_env(home, env), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

@@ -46,9 +46,14 @@ def trials(short: int, long: int = 50) -> int:
     return int(override) if override else (long if LONG else short)
 
 
-def _report(line: str) -> None:
-    """Figures for the closing note (shown with pytest -s, and in -rA summaries)."""
+def _report(line: str, **figures) -> None:
+    """Figures for the closing note: printed (pytest -s), and appended as JSON to
+    $CLEARANCE_FAULT_REPORT when set (benchmarks/report.py collects them)."""
     print(f"[faults] {line}", flush=True)
+    target = os.environ.get("CLEARANCE_FAULT_REPORT")
+    if target:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"line": line, "long": LONG, **figures}) + "\n")
 
 
 # -- a batch to interrupt --------------------------------------------------------------------------
@@ -236,9 +241,12 @@ def test_batch_screen_killed_at_random_points(db_url, home, warm_bundled_home, t
 
     result = subprocess.run([*CLI, "store", "verify"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    alerts = sum(len(a) for _, a in known.values())
     _report(f"batch kill ({'postgresql' if db_url else 'sqlite'}): {n} trials, {outcomes['killed']} killed mid-run, "
-            f"{outcomes['finished']} finished first; {len(known)} runs, {sum(len(a) for _, a in known.values())} alerts "
-            f"and 1 decision all intact; {outcomes['leftover_parts']} stale .part file(s)")
+            f"{outcomes['finished']} finished first; {len(known)} runs, {alerts} alerts "
+            f"and 1 decision all intact; {outcomes['leftover_parts']} stale .part file(s)",
+            test="batch-kill", db="postgresql" if db_url else "sqlite", trials=n, runs=len(known), alerts=alerts,
+            lost=0, **outcomes)
 
 
 # -- imports killed at random points (test_crash.py has the marker-based ones) -------------------
@@ -284,7 +292,8 @@ def test_import_killed_at_random_points(db_url, tmp_path):
                 conn.execute(text("delete from snapshots where id = :i"), {"i": active.id})
             assert verify(store) == []
         store.engine.dispose()
-    _report(f"import kill ({'postgresql' if db_url else 'sqlite'}): {n} trials; active afterwards: old {seen['old']}, new {seen['new']}; never anything else")
+    _report(f"import kill ({'postgresql' if db_url else 'sqlite'}): {n} trials; active afterwards: old {seen['old']}, new {seen['new']}; never anything else",
+            test="import-kill", db="postgresql" if db_url else "sqlite", trials=n, lost=0, **seen)
 
 
 # -- a full disk ----------------------------------------------------------------------------------------
@@ -376,7 +385,7 @@ def test_import_into_a_full_filesystem(small_fs, tmp_path):
     assert small.returncode == 0, small.stderr
     after, problems = _store_state(home)
     assert problems == [] and after["us-bis-dpl"] == before["us-bis-dpl"] and "us-trade-csl" in after
-    _report(f"disk full (tmpfs) during import: {message[:120]}...")
+    _report(f"disk full (tmpfs) during import: {message[:120]}...", test="disk-full-import", db="sqlite", trials=1, lost=0)
 
 
 def test_import_over_the_file_size_limit(tmp_path):

@@ -71,3 +71,28 @@ def test_rate_limit_answers_429_with_retry_after(loaded):
         assert result.server_errors == 0 and not result.errors
         assert result.ok >= 20  # the burst, then the refill
         assert limited.alive()
+
+
+def test_no_secrets_in_the_server_log(loaded):
+    """At log level info (access lines on): good and bad keys, good and bad passwords never reach the log."""
+    import httpx
+
+    home, _, _, _ = loaded
+    password = "correct-horse-battery-staple-9"
+    key = load.api_key(home, "log-check", "analyst", password)
+    wrong_key = key[:-6] + "AAAAAA"
+    with load.ServerProcess(home, {}, log_level="info") as server:
+        server.wait_ready()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.get("/me", headers={"Authorization": f"ApiKey {key}"}).status_code == 200
+            assert client.get("/me", headers={"Authorization": f"Bearer {wrong_key}"}).status_code == 401
+            assert client.post("/screen", json={"name": "Hikvision"}, headers={"Authorization": f"ApiKey {key}"}).status_code == 200
+            bad = client.post("/ui/login", data={"name": "log-check", "password": password + "x", "next": "/ui/"})
+            good = client.post("/ui/login", data={"name": "log-check", "password": password, "next": "/ui/"})
+            assert bad.status_code == 401 and good.status_code in (200, 303)
+            cookie = good.cookies.get("clearance_session") or client.cookies.get("clearance_session")
+        log = server.logs(200_000)
+    assert '"POST /screen' in log or "POST /screen" in log  # the access log was on
+    secret_part = key.split("_", 2)[2]
+    for secret in (key, secret_part, wrong_key.split("_", 2)[2], password, cookie):
+        assert secret and secret not in log, "a secret reached the server log"

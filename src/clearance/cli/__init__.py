@@ -67,7 +67,7 @@ def get_store():
 
 def main() -> None:
     """Console-script entry point: turns library errors into one line and exit 2."""
-    from . import assess, assets, demo, exposure, lists, serve, store_cmd  # noqa: F401  (register commands)
+    from . import assess, assets, demo, exposure, lists, screen, serve, store_cmd  # noqa: F401  (register commands)
 
     import importlib.util
     import logging

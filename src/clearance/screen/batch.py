@@ -488,6 +488,25 @@ def record_batch_run(store, summary: BatchSummary, as_of: str | None, sources: l
             for alert in r.alert_rows(rec, row_key(rec["row"], query_of(mapping.extract(rec["input"]))), run_id, None, snaps, finished)
         )
         r.insert_many(conn, r.alerts, alerts)
+        from ..cases import audit
+
+        audit.append(
+            conn,
+            audit.current_actor(),
+            "screen.run",
+            {
+                "run_id": run_id,
+                "kind": "screen",
+                "rows": summary.rows,
+                "matches": summary.counts["match"],
+                "reviews": summary.counts["review"],
+                "errors": summary.counts["error"],
+                "input_fingerprint": summary.fingerprint,
+                "file": summary.path.name,
+                "snapshots": [f"{s.source}@{s.version}" for s in summary.snapshots],
+            },
+            subject=f"run:{run_id}",
+        )
     return run_id
 
 
