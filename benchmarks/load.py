@@ -158,22 +158,45 @@ class ServerProcess:
         self.stop()
 
 
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids += [int(x) for x in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (MiB)."""
-    import psutil
+    """Resident memory of a process and all its descendants (MiB), from /proc (psutil elsewhere)."""
+    if Path("/proc/self/status").exists():
+        total, todo, seen = 0, [pid], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            total += _rss_kib(current)
+            todo += _children(current)
+        return total / 1024
+    import psutil  # pragma: no cover - not Linux
 
     try:
         proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
     except psutil.NoSuchProcess:
         return 0.0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total / 2**20
 
 
 class RssSampler:
@@ -304,6 +327,8 @@ class PhaseResult:
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)  # transport errors and timeouts, by type
     retry_after: int = 0
+    #: (seconds into the phase, endpoint, latency) of every 2xx, for the drift over the phase.
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)
 
     @property
     def requests(self) -> int:
@@ -339,6 +364,23 @@ class PhaseResult:
             if values:
                 out[f"latency_ms_{endpoint}"] = percentiles(values)
                 out[f"rps_{endpoint}"] = round(len(values) / self.seconds, 1) if endpoint != "all" else out["rps"]
+        drift = self.drift()
+        if drift:
+            out["drift"] = drift
+        return out
+
+    def drift(self) -> dict:
+        """p50 latency in the first and the last fifth of the phase, per endpoint (a slowdown as data accumulates)."""
+        if not self.timeline or self.seconds < 10:
+            return {}
+        fifth = self.seconds / 5
+        out = {}
+        for endpoint in sorted({e for _, e, _ in self.timeline}):
+            first = sorted(l for t, e, l in self.timeline if e == endpoint and t < fifth)
+            last = sorted(l for t, e, l in self.timeline if e == endpoint and t >= self.seconds - fifth)
+            if len(first) >= 5 and len(last) >= 5:
+                out[endpoint] = {"p50_ms_first_fifth": round(first[len(first) // 2] * 1000, 1),
+                                 "p50_ms_last_fifth": round(last[len(last) // 2] * 1000, 1)}
         return out
 
 
@@ -440,7 +482,8 @@ async def _drive(url: str, key: str, queries: list[Query], concurrency: int, sec
     for endpoint in endpoints:
         result.latencies.setdefault(endpoint, [])
     headers = {"Authorization": f"ApiKey {key}"}
-    deadline = time.monotonic() + seconds
+    begun = time.monotonic()
+    deadline = begun + seconds
 
     async def user(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
@@ -462,6 +505,7 @@ async def _drive(url: str, key: str, queries: list[Query], concurrency: int, sec
                 result.statuses[status] += 1
                 if status == 200:
                     result.latencies[endpoint].append(elapsed)
+                    result.timeline.append((time.monotonic() - begun, endpoint, elapsed))
                 elif status == 429:
                     if response_headers.get("retry-after"):
                         result.retry_after += 1
@@ -625,6 +669,8 @@ def _print(report: dict) -> None:
             if f"latency_ms_{endpoint}" in r:
                 e = r[f"latency_ms_{endpoint}"]
                 print(f"  /{endpoint:12} {'':5} {'':5} {e['n']:9} {r[f'rps_{endpoint}']:7.1f} {e['p50']:7} {e['p95']:7} {e['p99']:7}")
+    for endpoint, d in report.get("sustained", {}).get("drift", {}).items():
+        print(f"  /{endpoint} p50 over the sustained phase: {d['p50_ms_first_fifth']} ms (first fifth) -> {d['p50_ms_last_fifth']} ms (last fifth)")
     rss = report.get("rss", {})
     if rss:
         print(f"server RSS: start {rss['start_mib']} MiB, max {rss['max_mib']} MiB, end {rss['end_mib']} MiB "

@@ -283,6 +283,10 @@ def section_load(d: dict) -> list[str]:
             e = r.get(f"latency_ms_{endpoint}")
             if e:
                 out.append(f"| &nbsp;&nbsp;/{endpoint} | | | {num(e['n'])} | {r.get(f'rps_{endpoint}')} | {e['p50']} | {e['p95']} | {e['p99']} | |")
+    drift = l.get("sustained", {}).get("drift", {})
+    if drift:
+        out += ["", "Median latency over the sustained phase: " + "; ".join(
+            f"/{e} {d['p50_ms_first_fifth']} ms in the first fifth -> {d['p50_ms_last_fifth']} ms in the last" for e, d in drift.items()) + "."]
     rss = l.get("rss", {})
     sus = l.get("sustained", {}).get("rss", {})
     out += ["", f"Server RSS: start {rss.get('start_mib')} MiB, max {rss.get('max_mib')} MiB, end {rss.get('end_mib')} MiB; during the sustained phase "

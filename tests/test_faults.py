@@ -380,11 +380,13 @@ def test_import_into_a_full_filesystem(small_fs, tmp_path):
     after, problems = _store_state(home)
     assert problems == [] and after == before
 
-    # Still usable: a small list fits in what is left.
-    small = _cli("lists", "import", str(LISTS / "us-trade-csl" / "2019-12"), "--source", "us-trade-csl", home=home)
+    # Still usable: a one-entry block list fits in what is left.
+    tiny = tmp_path / "blocklist.csv"
+    tiny.write_text("name,aliases,country,schema,identifiers,note\nExample Blocked Trading Co,,CN,Company,,internal policy\n")
+    small = _cli("lists", "import", str(tiny), "--source", "acme-blocklist", home=home)
     assert small.returncode == 0, small.stderr
     after, problems = _store_state(home)
-    assert problems == [] and after["us-bis-dpl"] == before["us-bis-dpl"] and "us-trade-csl" in after
+    assert problems == [] and after["us-bis-dpl"] == before["us-bis-dpl"] and "acme-blocklist" in after
     _report(f"disk full (tmpfs) during import: {message[:120]}...", test="disk-full-import", db="sqlite", trials=1, lost=0)
 
 

@@ -110,6 +110,10 @@ def test_schema_compatibility():
     assert not schema_compatible("Person", "Vessel")
     assert not schema_compatible("Person", "Company")
     assert not schema_compatible("Vessel", "Company")
+    # The DPL lists LegalEntity (person or company unknown): a Person query must still meet it.
+    assert schema_compatible("Person", "LegalEntity")
+    assert schema_compatible("Company", "LegalEntity")
+    assert not schema_compatible("Vessel", "LegalEntity")
 
 
 def test_country_evidence():

@@ -33,6 +33,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from sqlalchemy import select, text
 
+from ..tabular.write import neutralise
 from .tables import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -240,7 +241,8 @@ def export(store, out: IO[str], fmt: str = "jsonl") -> Verification:
 
     JSON lines: one object per entry (``details`` as the exact canonical JSON
     string that was hashed), then one ``{"audit_export": {...}}`` trailer.
-    CSV: the same columns, no trailer.
+    CSV: the same columns, no trailer, and any cell a spreadsheet would read as
+    a formula prefixed with ``'`` (verify the JSON lines export, which is exact).
     """
     if fmt not in ("jsonl", "csv"):
         from ..errors import InputError
@@ -254,7 +256,7 @@ def export(store, out: IO[str], fmt: str = "jsonl") -> Verification:
         writer = csv.DictWriter(out, EXPORT_COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: row.get(k) for k in EXPORT_COLUMNS})
+            writer.writerow({k: neutralise(row.get(k)) for k in EXPORT_COLUMNS})
         return result
     for row in rows:
         out.write(json.dumps({k: row.get(k) for k in EXPORT_COLUMNS}, ensure_ascii=False) + "\n")

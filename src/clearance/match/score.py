@@ -243,6 +243,9 @@ def schema_compatible(query: str | None, listed: str) -> bool:
         return True
     if query == listed:
         return True
+    if listed == "LegalEntity":
+        # Lists that do not say person or company (the DPL) use LegalEntity: it can be either.
+        return query == "Person" or query in ORG_SCHEMATA
     if query == "LegalEntity":
         return listed in ORG_SCHEMATA or listed == "Person"
     if query in ORG_SCHEMATA:

@@ -8,7 +8,9 @@ Rows stream through (constant memory in the input size).  The match index is
 loaded (or built and cached) once in this process, then worker processes are
 forked and share it copy-on-write; rows travel to them in chunks and the
 records come back in input order.  Every run is recorded in the store with
-its flagged rows as alerts, in one transaction at the end.
+its flagged rows as alerts, in one transaction at the end; an output file is
+moved into place only once the run is recorded, so a run that could not be
+recorded (a full disk) leaves no results behind.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from ..errors import InputError
+from ..errors import InputError, StoreError
 from ..match import index as index_mod
 from ..match.index import INDEX_VERSION, MatchIndex
 from ..match.matcher import Thresholds
@@ -434,13 +436,14 @@ def screen_file(
                         flagged.write(json.dumps(result, ensure_ascii=False) + "\n")
                     if on_record:
                         on_record(result)
+            summary.elapsed = time.perf_counter() - started
+            writer.finish()  # complete under the temporary name: a full output disk fails here, before recording
+            if record:
+                flagged.seek(0)
+                summary.run_id = _record(store, summary, as_of, sources, (json.loads(line) for line in flagged))
             ok = True
         finally:
-            summary.elapsed = time.perf_counter() - started
-            writer.close(ok=ok)
-        if record:
-            flagged.seek(0)
-            summary.run_id = record_batch_run(store, summary, as_of, sources, (json.loads(line) for line in flagged))
+            writer.close(ok=ok)  # into place only once recorded
     finally:
         flagged.close()
     return summary
@@ -450,6 +453,22 @@ def _now() -> str:
     from ..store.runs import now
 
     return now()
+
+
+def _record(store, summary: BatchSummary, as_of: str | None, sources: list[str] | None, flagged: Iterable[dict]) -> int:
+    """:func:`record_batch_run`, a database failure (a full disk) as one :class:`StoreError` line."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return record_batch_run(store, summary, as_of, sources, flagged)
+    except OperationalError as exc:
+        message = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+        full = "full" in message.lower() or "no space" in message.lower()
+        kept = "" if summary.output is None else f", and {summary.output} was not written"
+        raise StoreError(
+            f"{summary.path}: {'the store is full' if full else 'database error'} while recording the screening run "
+            f"({message[:300]}); nothing was recorded{kept}"
+        ) from None
 
 
 def record_batch_run(store, summary: BatchSummary, as_of: str | None, sources: list[str] | None, flagged: Iterable[dict], engine: str = "local") -> int:

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -37,6 +38,13 @@ MAX_FIELD = 64 * 1024 * 1024
 SAMPLE = 256 * 1024
 #: JSON Lines records read to learn the columns.
 JSONL_PEEK = 1000
+#: Most bytes a workbook may unpack to in all (a bigger one is refused: save it as CSV).
+XLSX_MAX_BYTES = 200 * 1024 * 1024
+#: A workbook part packed tighter than this ratio, and unpacking past XLSX_RATIO_FLOOR, is refused as a zip bomb.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FLOOR = 4 * 1024 * 1024
+#: Excel's last row; rows numbered past it are not read.
+XLSX_MAX_ROW = 1_048_576
 
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "XLSX", "jsonl": "JSON Lines", "parquet": "Parquet"}
 _EXTENSIONS = {
@@ -347,50 +355,111 @@ def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | No
 
 
 def _open_xlsx(path: Path, sheet: str | None) -> Table:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    def workbook():
-        try:
-            return load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise InputError(f"{path}: not a readable XLSX workbook ({exc})") from None
-
-    wb = workbook()
-    try:
-        if sheet is not None and sheet not in wb.sheetnames:
-            raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(wb.sheetnames)}")
-        ws = wb[sheet] if sheet else wb.worksheets[0]
+    _check_xlsx_zip(path)
+    with _workbook(path) as wb:
+        ws = _worksheet(wb, path, sheet)
         title = ws.title
-        header_line = 0
-        columns: list[str] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), 1):
-            if any(cell_text(v) for v in values):
-                header_line, columns = number, _header(values)
-                break
-    finally:
-        wb.close()
+        header_line, first = next(_xlsx_rows(ws, path), (0, ()))
+    columns = _header(first) if header_line else []
     if not columns:
         raise InputError(f"{path}: sheet {title!r} is empty; expected a header row and records")
+    width = len(columns)
 
     def rows() -> Iterator[Row]:
-        book = workbook()
-        try:
+        with _workbook(path) as book:
             index = 0
-            for number, values in enumerate(book[title].iter_rows(values_only=True), 1):
-                if number <= header_line or not any(cell_text(v) for v in values):
+            # One column past the header is read, so a filled cell right of it makes the row an error.
+            for number, values in _xlsx_rows(book[title], path, width + 1):
+                if number <= header_line:
                     continue
-                cells = list(values)
-                while len(cells) > len(columns) and cell_text(cells[-1]) is None:
-                    cells.pop()
-                cells += [None] * (len(columns) - len(cells))
+                cells = values if cell_text(values[width]) is not None else values[:width]
                 yield _finish(index, number, columns, cells, f"{path.name}, sheet {title!r}, row {number}")
                 index += 1
-        finally:
-            book.close()
 
     return Table(path, "xlsx", columns, sheet=title, _rows=rows)
+
+
+def _check_xlsx_zip(path: Path) -> None:
+    """Refuse a workbook that is not a zip, unpacks to more than :data:`XLSX_MAX_BYTES`, or holds a zip bomb.
+
+    Python's zip reader stops at each part's declared size, so these declared
+    sizes bound what the workbook reader can be made to unpack.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable XLSX workbook ({_reason(exc)}); expected an Excel .xlsx file") from None
+    total = sum(part.file_size for part in parts)
+    if total > XLSX_MAX_BYTES:
+        raise InputError(f"{path}: the workbook unpacks to {total / 2**20:,.0f} MB; the most read is "
+                         f"{XLSX_MAX_BYTES / 2**20:,.0f} MB (save the sheet as CSV instead)")
+    for part in parts:
+        ratio = part.file_size / max(1, part.compress_size)
+        if part.file_size > XLSX_RATIO_FLOOR and ratio > XLSX_MAX_RATIO:
+            raise InputError(f"{path}: part {part.filename[:80]!r} unpacks to {ratio:,.0f} times its packed size; "
+                             f"refused as a zip bomb (at most {XLSX_MAX_RATIO}:1 is accepted above "
+                             f"{XLSX_RATIO_FLOOR / 2**20:,.0f} MB)")
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in one short line: the root cause of a library's (often multi-line) error."""
+    from defusedxml import DefusedXmlException
+
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, DefusedXmlException):
+        return "its XML declares entities or a DTD, which are refused"
+    lines = str(exc).strip().splitlines()
+    text = " ".join(lines[0].split())[:200] if lines else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@contextmanager
+def _workbook(path: Path) -> Iterator[Any]:
+    """The workbook opened read-only (values, not formulas); a damaged one raises :class:`InputError`."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # damaged XML surfaces as almost any exception type from openpyxl
+        raise InputError(f"{path}: not a readable XLSX workbook ({_reason(exc)}); expected an Excel .xlsx file") from None
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+def _worksheet(wb: Any, path: Path, sheet: str | None) -> Any:
+    if sheet is not None and sheet not in wb.sheetnames:
+        raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(wb.sheetnames)}")
+    if sheet is None and not wb.worksheets:
+        raise InputError(f"{path}: the workbook has no worksheet; expected a sheet with a header row and records")
+    ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+    if not hasattr(ws, "reset_dimensions"):
+        raise InputError(f"{path}: sheet {sheet!r} is a chart, not a table; expected a worksheet")
+    return ws
+
+
+def _xlsx_rows(ws: Any, path: Path, width: int | None = None) -> Iterator[tuple[int, Sequence[Any]]]:
+    """(row number, cells) of a read-only sheet's non-blank rows, each cut to ``width`` cells if given.
+
+    The sheet's declared dimension is not trusted (a hostile one declares a
+    million rows by 16,384 columns), rows past Excel's last are not read, and
+    damaged sheet XML raises :class:`InputError` naming the last good row.
+    """
+    number = 0
+    try:
+        ws.reset_dimensions()
+        for number, values in enumerate(ws.iter_rows(values_only=True, max_row=XLSX_MAX_ROW, max_col=width), 1):
+            if values.count(None) < len(values) and any(cell_text(v) for v in values):
+                yield number, values
+    except Exception as exc:  # as in _workbook: any exception type, from the XML parser or openpyxl
+        where = f"after row {number}" if number else "before its first row"
+        raise InputError(f"{path}, sheet {ws.title!r}, {where}: damaged sheet XML ({_reason(exc)}); "
+                         "expected a workbook saved by a spreadsheet program") from None
 
 
 def _open_jsonl(path: Path, head: bytes) -> Table:

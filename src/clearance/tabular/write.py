@@ -7,12 +7,17 @@ for a detail sheet such as the hits).  Every spreadsheet cell passes through
 :func:`neutralise`, so no input can smuggle a formula into Excel.
 
 A file target is written to a temporary name and moved into place on
-success: a failed run never leaves a half-written output behind.
+success (with the permissions a new file gets under the umask): a failed run
+never leaves a half-written output behind.  A caller that must do more before
+the output counts (record the run) calls :meth:`RecordWriter.finish` first and
+``close`` after.  An OS error on the output (a full disk) raises
+:class:`OutputError`, one line naming the file.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import re
@@ -22,13 +27,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Sequence
 
-from ..errors import InputError
+from ..errors import ClearanceError, InputError
 
 FORMATS = ("jsonl", "csv", "xlsx")
 #: Excel's cell limit.
 XLSX_CELL = 32_767
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class OutputError(ClearanceError):
+    """An output that cannot be written (a full disk, no permission); nothing is left under its name."""
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (threads may be creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def neutralise(value: Any) -> Any:
@@ -59,11 +82,17 @@ class Sheet:
 
 
 class RecordWriter:
-    """Base: ``with open_writer(...) as out: out.write(record)``."""
+    """Base: ``with open_writer(...) as out: out.write(record)``.
+
+    Subclasses implement ``_write(record)`` and ``_close()`` (complete the
+    output under its temporary name).  ``close(ok=True)`` is ``finish()``
+    then the move into place; ``close(ok=False)`` throws the output away.
+    """
 
     def __init__(self, path: str | Path | None):
         self.path = Path(path) if path is not None else None
         self._tmp: Path | None = None
+        self._finished = False
         self.count = 0
 
     def _open_binary_target(self) -> Path:
@@ -71,12 +100,29 @@ class RecordWriter:
         directory = self.path.parent if str(self.path.parent) else Path(".")
         if not directory.is_dir():
             raise InputError(f"{self.path}: folder {directory} does not exist")
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=directory)
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=directory)
+        except OSError as exc:
+            raise self._failure(exc) from None
         os.close(fd)
         self._tmp = Path(name)
         return self._tmp
 
+    def _failure(self, exc: OSError) -> OutputError:
+        """One line naming the output and what went wrong."""
+        why = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+        if self.path is None:
+            return OutputError(f"standard output: cannot write the results ({why})")
+        return OutputError(f"{self.path}: cannot write the results ({why}); nothing was left under that name")
+
     def write(self, record: dict) -> None:
+        try:
+            self._write(record)
+        except OSError as exc:
+            raise self._failure(exc) from None
+        self.count += 1
+
+    def _write(self, record: dict) -> None:
         raise NotImplementedError
 
     def write_all(self, records: Iterable[dict]) -> None:
@@ -86,16 +132,47 @@ class RecordWriter:
     def _close(self) -> None:
         raise NotImplementedError
 
-    def close(self, ok: bool = True) -> None:
+    def finish(self) -> None:
+        """Complete the output under its temporary name (the last writes, e.g. the final flush, happen here)."""
+        if self._finished:
+            return
+        self._finished = True
         try:
             self._close()
-        finally:
-            if self._tmp is not None:
-                if ok:
-                    os.replace(self._tmp, self.path)  # type: ignore[arg-type]
-                else:
-                    self._tmp.unlink(missing_ok=True)
-                self._tmp = None
+        except OSError as exc:
+            self.discard()
+            raise self._failure(exc) from None
+
+    def discard(self) -> None:
+        """Remove the temporary file, if any."""
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+    def close(self, ok: bool = True) -> None:
+        """Finish and move the output into place (``ok``), or throw it away."""
+        if not ok:
+            self._abandon()
+            return
+        self.finish()
+        if self._tmp is None:
+            return
+        try:
+            os.chmod(self._tmp, 0o666 & ~_umask())
+            os.replace(self._tmp, self.path)  # type: ignore[arg-type]
+        except OSError as exc:
+            self.discard()
+            raise self._failure(exc) from None
+        self._tmp = None
+
+    def _abandon(self) -> None:
+        if not self._finished:
+            self._finished = True
+            try:
+                self._close()  # release the file; it is thrown away next
+            except Exception:  # noqa: BLE001 - the earlier failure is the one the caller reports
+                pass
+        self.discard()
 
     def __enter__(self) -> "RecordWriter":
         return self
@@ -122,9 +199,8 @@ class _TextWriter(RecordWriter):
 
 
 class JsonlWriter(_TextWriter):
-    def write(self, record: dict) -> None:
+    def _write(self, record: dict) -> None:
         self.fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self.count += 1
 
 
 class CsvWriter(_TextWriter):
@@ -140,11 +216,10 @@ class CsvWriter(_TextWriter):
         self.csv = csv.writer(self.fh)
         self.csv.writerow([cell(c) for c in self.sheet.columns])
 
-    def write(self, record: dict) -> None:
+    def _write(self, record: dict) -> None:
         columns = self.sheet.columns
         for row in self.sheet.rows(record):
             self.csv.writerow([cell(row.get(c)) for c in columns])
-        self.count += 1
 
 
 class XlsxWriter(RecordWriter):
@@ -173,11 +248,10 @@ class XlsxWriter(RecordWriter):
                 value = value[: XLSX_CELL - 20] + " ... [cut]"
         return value
 
-    def write(self, record: dict) -> None:
+    def _write(self, record: dict) -> None:
         for sheet, ws in self.sheets:
             for row in sheet.rows(record):
                 ws.append([self._cell(row.get(c)) for c in sheet.columns])
-        self.count += 1
 
     def _close(self) -> None:
         self.book.save(self.target)
@@ -202,4 +276,4 @@ def format_for_path(path: str | Path | None, default: str = "jsonl") -> str:
     return {".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}.get(suffix, default)
 
 
-__all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "RecordWriter", "Sheet", "XlsxWriter", "cell", "format_for_path", "neutralise", "open_writer"]
+__all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "OutputError", "RecordWriter", "Sheet", "XlsxWriter", "cell", "format_for_path", "neutralise", "open_writer"]
