@@ -443,8 +443,6 @@ def test_batch_when_the_store_disk_fills(small_fs, warm_home, tmp_path):
     assert runs_after == runs_before, "a run was recorded in part, or an earlier one changed"
 
 
-@pytest.mark.xfail(reason="bug (screen/batch.py, tabular/write.py): a full disk while recording a batch is a traceback with "
-                          "exit 1, and its results file is already in place though the run was not recorded", strict=False)
 def test_batch_when_the_store_disk_fills_reports_one_line(small_fs, warm_home, tmp_path):
     batch = write_batch(tmp_path / "parties.csv", 1500)
     size = sum(p.stat().st_size for p in warm_home.rglob("*") if p.is_file())
@@ -470,8 +468,6 @@ def test_batch_output_disk_full_leaves_no_partial_output(small_fs, warm_home):
     assert "results.jsonl" not in leftovers, leftovers
 
 
-@pytest.mark.xfail(reason="bug (tabular/write.py RecordWriter.close, screen/batch.py): ENOSPC on the output is a traceback "
-                          "with exit 1; when it strikes in the final flush the truncated file is renamed into place", strict=False)
 def test_batch_output_disk_full_reports_one_line(small_fs, warm_home):
     sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "counterparties.csv"
     reference = warm_home / "reference.jsonl"

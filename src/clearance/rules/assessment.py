@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Mapping
 
-from ..errors import InputError
+from ..errors import ClearanceError, InputError
 from .engine import Context, Item, Rule, as_date, determine, most_severe
 from .reasons import citations, overall_reasons, party_reasons
 from .schema import SEVERITY, RuleBook, default_rules
@@ -107,7 +107,8 @@ def assess(
             store = open_store()
         screener = DatedScreener(store, dated, thresholds=thresholds)
     item = _item(tx)
-    parties = [_assess_party(tx, party, screener, on, item, book) for party in _parties(tx)]
+    owners = _ownership_engine(store, dated)
+    parties = [_assess_party(tx, party, screener, on, item, book, owners) for party in _parties(tx)]
     determination = most_severe(p["status"] for p in parties)
     snapshots = [c.to_dict() for c in getattr(screener, "choices", [])]
     result = {
@@ -125,7 +126,19 @@ def assess(
     return result
 
 
-def _assess_party(tx: TransactionIn, party: PartyIn, screener: Any, on: date, item: Item | None, book: RuleBook) -> dict:
+def _ownership_engine(store: Any, dated: date | None) -> Any:
+    """The ownership engine over the same store, so that a party owned by listed
+    parties (OFAC 50% rule, §889 subsidiaries) is reported with ``"via": "ownership"``."""
+    if store is None:
+        return None
+    from ..ownership import build_engine
+
+    return build_engine(store, as_of=dated.isoformat() if dated else None)
+
+
+def _assess_party(
+    tx: TransactionIn, party: PartyIn, screener: Any, on: date, item: Item | None, book: RuleBook, owners: Any = None
+) -> dict:
     purpose = _purpose(tx, party)
     record = screener.check(
         party.name,
@@ -133,6 +146,10 @@ def _assess_party(tx: TransactionIn, party: PartyIn, screener: Any, on: date, it
         schema=party.schema_,
         identifiers=party.identifier_pairs(),
     )
+    if owners is not None and record.get("status") != "error":
+        from ..ownership.hits import augment
+
+        record = augment(record, owners)
     out: dict[str, Any] = {
         "role": party.role,
         "name": party.name,
@@ -153,7 +170,10 @@ def _assess_party(tx: TransactionIn, party: PartyIn, screener: Any, on: date, it
     statuses = []
     pairs = []
     for hit in record.get("hits", []):
-        source, entity, choice = screener.lookup(hit)
+        found = _lookup(screener, hit)
+        if found is None:
+            continue
+        source, entity, choice = found
         ctx = Context(
             role=party.role,
             purpose=purpose,
@@ -176,6 +196,7 @@ def _assess_party(tx: TransactionIn, party: PartyIn, screener: Any, on: date, it
                 "status": hit["status"],
                 "programs": hit.get("programs", []),
                 "why": _why(hit),
+                "via": hit.get("via", "name"),
                 "consequence": consequence,
                 "rules": [r.id for r in rules],
             }
@@ -185,6 +206,25 @@ def _assess_party(tx: TransactionIn, party: PartyIn, screener: Any, on: date, it
     out["status"] = most_severe(statuses)
     out["reasons"] = party_reasons(party, pairs, out["status"])
     return out
+
+
+def _lookup(screener: Any, hit: dict) -> tuple | None:
+    """The list entry behind a hit. A hit derived from ownership may name a curated
+    producer node (``covered:hikvision``): its list entry is the us-covered §889 one."""
+    if hit.get("via") != "ownership":
+        return screener.lookup(hit)
+    candidates = [hit]
+    node = str(hit.get("entity_id", ""))
+    if node.startswith("covered:"):
+        candidates.append(dict(hit, entity_id=f"us-covered-{node.split(':', 1)[1]}-ndaa-889", source="us-covered"))
+    for candidate in candidates:
+        try:
+            found = screener.lookup(candidate)
+        except ClearanceError:
+            continue
+        hit.update(entity_id=candidate["entity_id"], source=candidate["source"])
+        return found
+    return None
 
 
 def context_for_query(identifiers: Any = None, role: str | None = None, purpose: str | None = None, item: Item | None = None) -> Context:

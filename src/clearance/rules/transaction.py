@@ -140,6 +140,7 @@ class HitOut(BaseModel):
     status: Literal["match", "review"]
     programs: list[str] = []
     why: str = Field(description="The matcher's one-line reason")
+    via: Literal["name", "ownership"] = Field("name", description="Matched by name/identifier, or derived through owners")
     consequence: Status = Field(description="What this hit means for the party")
     rules: list[str] = Field(description="Ids of the rules attached (details in the party's rules)")
 

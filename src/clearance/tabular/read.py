@@ -7,8 +7,9 @@ the delimiter (``,`` ``;`` tab ``|``).  :meth:`Table.rows` then yields one
 only one batch in memory.  A record that cannot be read cleanly (ragged, bad
 bytes, an oversized cell, a JSON line that is not an object) still comes out,
 as a row with an ``error``: a file never silently loses a row.  What makes a
-whole file unreadable (empty, binary, a damaged workbook) raises
-:class:`~clearance.errors.InputError` naming the file.
+whole file unreadable (empty, binary, a damaged workbook, one unpacking to
+more than :data:`XLSX_MAX_BYTES` or packed like a zip bomb) raises
+:class:`~clearance.errors.InputError` naming the file, in one line.
 
 :func:`map_fields` maps a caller's fields to the file's columns by header
 synonyms, with ``field=Column`` overrides.
@@ -22,7 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -359,7 +360,8 @@ def _open_xlsx(path: Path, sheet: str | None) -> Table:
     with _workbook(path) as wb:
         ws = _worksheet(wb, path, sheet)
         title = ws.title
-        header_line, first = next(_xlsx_rows(ws, path), (0, ()))
+        with closing(_xlsx_rows(ws, path)) as found:
+            header_line, first = next(found, (0, ()))
     columns = _header(first) if header_line else []
     if not columns:
         raise InputError(f"{path}: sheet {title!r} is empty; expected a header row and records")
@@ -372,7 +374,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> Table:
             for number, values in _xlsx_rows(book[title], path, width + 1):
                 if number <= header_line:
                     continue
-                cells = values if cell_text(values[width]) is not None else values[:width]
+                cells = values if len(values) > width and cell_text(values[width]) is not None else values[:width]
                 yield _finish(index, number, columns, cells, f"{path.name}, sheet {title!r}, row {number}")
                 index += 1
 
