@@ -108,6 +108,8 @@ def read_nmap(path: str | Path) -> list[dict[str, Any]]:
         line = getattr(exc, "position", (None,))[0]
         where = f"{path}, line {line}" if line else str(path)
         raise InputError(f"{where}: not well-formed XML ({exc}); expected an nmap XML file (nmap -oX)") from None
+    except (LookupError, ValueError) as exc:  # e.g. an unknown encoding named in the XML declaration
+        raise InputError(f"{path}: unreadable XML ({exc}); expected an nmap XML file (nmap -oX)") from None
     if root.tag != "nmaprun":
         raise InputError(f"{path}: the root element is <{root.tag}>; expected <nmaprun> (an nmap -oX file)")
     return [row for row in (_host(h) for h in root.iter("host")) if row]
