@@ -263,14 +263,11 @@ def _nmap_seed() -> bytes:
     return data[: data.index(b"<scaninfo")] + data[start:end] + b"\n</nmaprun>\n"
 
 
-#: Found by benchmarks/fuzz.py (issue #9), reported to the owner of assets/nmap.py.
-NMAP_BUG = "assets/nmap.py read_nmap: an unknown encoding in the XML declaration (encoding=\"UT2-8\") escapes as LookupError"
-
 USER_TARGETS = [
     Target("inventory-csv", "assets.csv", _inventory_seed, lambda p: _run_assets(p, None), (ClearanceError,)),
     Target("inventory-jsonl", "assets.jsonl", lambda: csv_to_jsonl(_inventory_seed()), lambda p: _run_assets(p, None), (ClearanceError,)),
     Target("inventory-xlsx", "assets.xlsx", lambda: csv_to_xlsx(_inventory_seed()), lambda p: _run_assets(p, None), (ClearanceError,), mutate_xlsx),
-    Target("nmap-xml", "scan.xml", _nmap_seed, lambda p: _run_assets(None, p), (ClearanceError,), known_bug=NMAP_BUG),
+    Target("nmap-xml", "scan.xml", _nmap_seed, lambda p: _run_assets(None, p), (ClearanceError,)),
     Target("transaction-json", "transaction.json", lambda: (FIXTURES / "assess_el_export.json").read_bytes(), _run_transaction, (ClearanceError,)),
     Target("screen-csv", "parties.csv", _screen_seed, _run_screen, (ClearanceError,)),
     Target("screen-jsonl", "parties.jsonl", lambda: csv_to_jsonl(_screen_seed()), _run_screen, (ClearanceError,)),

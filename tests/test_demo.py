@@ -12,9 +12,9 @@ SAMPLE = ROOT / "data" / "samples" / "counterparties.csv"
 LIST_OF_NOTE = {"NS-CMIC": "us-ofac-nonsdn", "SDN": "us-ofac-sdn", "DPL": "us-bis-dpl", "UN": "un-sc"}
 
 
-def test_demo_sample_is_screened_as_labelled(bundled_home, tmp_path):
+def test_demo_sample_is_screened_as_labelled(copy_of_bundled, tmp_path):
     out = tmp_path / "demo.jsonl"
-    result = run_cli("screen", str(SAMPLE), "-o", str(out), env={"CLEARANCE_HOME": str(bundled_home)})
+    result = run_cli("screen", str(SAMPLE), "-o", str(out))
     assert result.returncode == 1, result.stderr  # something flagged
     with SAMPLE.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))

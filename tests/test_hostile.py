@@ -125,8 +125,6 @@ def test_nmap_refuses_entity_expansion_and_external_entities(tmp_path):
         assert "refused" in message or "entit" in message, message
 
 
-@pytest.mark.xfail(reason="bug (assets/nmap.py read_nmap): an unknown encoding in the XML declaration escapes as "
-                          "LookupError, a traceback instead of one line (found by benchmarks/fuzz.py)", strict=False)
 def test_nmap_with_an_unknown_encoding_is_refused_in_one_line(tmp_path):
     from clearance.assets.nmap import read_nmap
 

@@ -65,10 +65,15 @@ def screen(
     engine: str = typer.Option("local", "--engine", help="local (this machine) or spark (PySpark; Parquet/CSV in, Parquet/JSONL out)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL (default: local[*] unless a session exists)."),
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold", help="Score for 'match' (default 0.86)."),
-    review_threshold: Optional[float] = typer.Option(None, "--review-threshold", help="Score for 'review' (default 0.72)."),
+    review_threshold: Optional[float] = typer.Option(None, "--review-threshold", help="Score for 'review' (default 0.70)."),
+    ownership_files: List[Path] = typer.Option([], "--ownership", help="Ownership CSV (owner,owned,percent[,source,date]) to add to the lists' own links and the stored sets; repeatable."),
+    no_ownership: bool = typer.Option(False, "--no-ownership", help="Skip exposure through owners (faster; name and identifier hits only)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No mapping or summary lines on stderr."),
 ) -> None:
     """Screen every row of a file; one result per row, in input order.
+
+    Exposure through owners (OFAC 50% rule, §889 subsidiaries and brands) is
+    reported as hits with "via": "ownership" unless --no-ownership.
 
     Exit 0 all clear, 1 something flagged (match or review), 2 an error (a bad
     file or option, or any row that could not be screened).
@@ -108,9 +113,14 @@ def screen(
                 progress.advance(task)
 
         try:
+            owners = None
+            if not no_ownership:
+                from ..ownership import build_engine
+
+                owners = build_engine(store, as_of=as_of, files=ownership_files)
             summary = screen_file(
                 store, input, output, fmt, maps, sources, as_of, encoding, sheet, thresholds, workers,
-                on_start=on_start, on_record=on_record,
+                on_start=on_start, on_record=on_record, ownership=owners,
             )
         finally:
             if progress is not None:

@@ -384,6 +384,13 @@ def count(summary: BatchSummary, record: dict) -> None:
             summary.by_program[program] += 1
 
 
+def augment(record: dict, engine: Any) -> dict:
+    """Hits derived from ownership (OFAC 50% rule, §889 subsidiaries and brands)."""
+    from ..ownership.hits import augment as add_ownership_hits
+
+    return add_ownership_hits(record, engine)
+
+
 def screen_file(
     store,
     path: str | Path,
@@ -400,8 +407,13 @@ def screen_file(
     stream=None,
     on_start: Callable[[BatchSummary], None] | None = None,
     on_record: Callable[[dict], None] | None = None,
+    ownership: Any = None,
 ) -> BatchSummary:
-    """Screen every row of ``path``, write ``output`` (stdout if None), record the run."""
+    """Screen every row of ``path``, write ``output`` (stdout if None), record the run.
+
+    ``ownership`` (an :class:`~clearance.ownership.engine.OwnershipEngine`) adds
+    exposure through owners to each record as hits with ``"via": "ownership"``.
+    """
     from .report import HtmlReport
 
     path = Path(path)
@@ -430,6 +442,8 @@ def screen_file(
         try:
             with RowScreener(screener, mapping, workers) as rows:
                 for result in rows.screen(table.rows()):
+                    if ownership is not None and result["status"] != "error":
+                        result = augment(result, ownership)
                     writer.write(result)
                     count(summary, result)
                     if result["status"] in ("match", "review"):
