@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export CLEARANCE_HOME ?= $(CURDIR)/.clearance-home
 
-.PHONY: demo test install dev bench clean
+.PHONY: demo test install dev bench bench-quick clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Clearance needs Python 3.11 or newer")'
@@ -39,9 +39,16 @@ test: $(VENV)/.installed-dev
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$status
 
+# The speed, accuracy, batch, ownership, assets, fuzz, import, load and long
+# fault benchmarks (about 45 minutes); writes docs/benchmarks.md.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/import_bench.py
-	$(BIN)/python benchmarks/assets.py
+	@PG_URL="$$(scripts/pg-test-server start)"; \
+	CLEARANCE_TEST_PG="$$PG_URL" CLEARANCE_KILL_TRIALS=50 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_crash.py && \
+	CLEARANCE_TEST_PG="$$PG_URL" $(BIN)/python benchmarks/report.py --run; status=$$?; \
+	scripts/pg-test-server stop; exit $$status
+
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/report.py --run --quick
 
 clean:
 	rm -rf $(VENV) .clearance-home .pytest_cache

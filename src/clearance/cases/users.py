@@ -44,6 +44,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 _key_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _password_hasher = PasswordHasher()
 _DUMMY_HASH = _password_hasher.hash("not a real password")
+_DUMMY_KEY_HASH = _key_hasher.hash("clr_dummy_not-a-real-key")
 
 _CACHE_SECONDS = 60.0
 _cache_secret = secrets.token_bytes(32)
@@ -242,6 +243,11 @@ def authenticate_key(store, presented: str) -> Principal | None:
             .where(api_keys.c.key_id == key_id)
         ).first()
     if row is None or row.revoked_at is not None or row.disabled_at is not None:
+        # Spend what a real verification costs, so timing does not tell which key ids exist.
+        try:
+            _key_hasher.verify(_DUMMY_KEY_HASH, presented)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            pass
         return None
     digest = _digest(presented)
     with _cache_lock:
