@@ -9,27 +9,17 @@ Everything from the input is HTML-escaped (Jinja2 autoescape).
 
 from __future__ import annotations
 
-import json
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..tabular.write import RecordWriter
+from ..tabular.html import SpooledHtmlReport, jinja_environment
 
 #: Flagged assets shown in full (all are in the other output formats).
 MAX_SHOWN = 5000
 
 
 def _environment():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    return Environment(
-        loader=FileSystemLoader(str(Path(__file__).resolve().parent)),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return jinja_environment(Path(__file__).resolve().parent)
 
 
 def _label(record: dict, columns: list[str]) -> str:
@@ -41,38 +31,26 @@ def _label(record: dict, columns: list[str]) -> str:
     return ""
 
 
-class AssetReport(RecordWriter):
+class AssetReport(SpooledHtmlReport):
     """Collects asset results and renders the page on close."""
+
+    flagged_statuses = ("covered", "review")
+    max_shown = MAX_SHOWN
+    max_errors = 500
 
     def __init__(self, path: str | Path | None, run: Any, title: str | None = None):
         super().__init__(path)
         self.run = run
         name = Path(str(run.inventory or run.nmap)).name
         self.title = title or f"Covered equipment: {name}"
-        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self.shown = 0
-        self.flagged = 0
-        self.errors: list[dict] = []
-        self.error_count = 0
         fields = run.mapping.fields if run.mapping is not None else {}
         self.label_columns = [fields[f] for f in ("asset_id", "hostname", "ip", "mac") if f in fields]
 
-    def write(self, record: dict) -> None:
-        self.count += 1
-        if record["status"] in ("covered", "review"):
-            self.flagged += 1
-            if self.shown < MAX_SHOWN:
-                self.spool.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-                self.shown += 1
-        elif record["status"] == "error":
-            self.error_count += 1
-            if len(self.errors) < 500:
-                self.errors.append({"row": record["row"], "error": record.get("error")})
+    def environment(self) -> Any:
+        return _environment()
 
     def _records(self) -> Iterator[dict]:
-        self.spool.seek(0)
-        for line in self.spool:
-            record = json.loads(line)
+        for record in self.spooled():
             record["label"] = _label(record, self.label_columns)
             yield record
 
@@ -94,29 +72,6 @@ class AssetReport(RecordWriter):
             "errors": self.errors,
             "error_count": self.error_count,
         }
-
-    def close(self, ok: bool = True) -> None:
-        if not ok:
-            self.spool.close()
-            if self._tmp is not None:
-                self._tmp.unlink(missing_ok=True)
-                self._tmp = None
-            return
-        super().close(ok)
-
-    def _close(self) -> None:
-        try:
-            template = _environment().get_template("report.html")
-            if self.path is None:
-                for chunk in template.generate(**self.context()):
-                    sys.stdout.write(chunk)
-                sys.stdout.flush()
-                return
-            with self._open_binary_target().open("w", encoding="utf-8") as fh:
-                for chunk in template.generate(**self.context()):
-                    fh.write(chunk)
-        finally:
-            self.spool.close()
 
 
 __all__ = ["AssetReport"]

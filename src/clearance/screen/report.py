@@ -11,14 +11,11 @@ Everything from the input is HTML-escaped (Jinja2 autoescape).
 
 from __future__ import annotations
 
-import json
-import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..tabular.write import RecordWriter
+from ..tabular.html import SpooledHtmlReport, jinja_environment
 
 #: Flagged rows shown in full; the rest are counted (all are in JSONL/CSV/XLSX output).
 MAX_SHOWN = 5000
@@ -29,14 +26,7 @@ _COLOURS = {"match": "#c62828", "review": "#ef8f00", "clear": "#2e7d32", "error"
 
 
 def environment():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    env = Environment(
-        loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = jinja_environment(Path(__file__).resolve().parent.parent / "templates")
     env.filters["pct"] = lambda part, whole: f"{(100.0 * part / whole) if whole else 0:.1f}%"
     return env
 
@@ -52,34 +42,22 @@ def bar_chart(items: list[tuple[str, int, str]], width: int = 560, bar: int = 22
     return {"width": width, "height": max(1, len(items)) * (bar + 8), "bar": bar, "rows": rows, "label_w": label_w}
 
 
-class HtmlReport(RecordWriter):
+class HtmlReport(SpooledHtmlReport):
     """Collects a batch run's records and renders ``report.html`` on close."""
+
+    flagged_statuses = ("match", "review")
+    max_shown = MAX_SHOWN
 
     def __init__(self, path: str | Path | None, summary: Any, title: str | None = None):
         super().__init__(path)
         self.summary = summary
         self.title = title or f"Screening report: {Path(summary.path).name}"
-        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self.shown = 0
-        self.errors: list[dict] = []
-        self.error_count = 0
 
-    def write(self, record: dict) -> None:
-        self.count += 1
-        status = record["status"]
-        if status in ("match", "review"):
-            if self.shown < MAX_SHOWN:
-                self.spool.write(json.dumps(record, ensure_ascii=False) + "\n")
-                self.shown += 1
-        elif status == "error":
-            self.error_count += 1
-            if len(self.errors) < 200:
-                self.errors.append({"row": record["row"], "error": record.get("error")})
+    def environment(self) -> Any:
+        return environment()
 
     def _flagged(self) -> Iterator[dict]:
-        self.spool.seek(0)
-        for line in self.spool:
-            record = json.loads(line)
+        for record in self.spooled():
             record["shown_hits"] = record["hits"][:HITS_SHOWN]
             record["more_hits"] = max(0, len(record["hits"]) - HITS_SHOWN)
             yield record
@@ -109,30 +87,6 @@ class HtmlReport(RecordWriter):
             "error_count": self.error_count,
             "max_shown": MAX_SHOWN,
         }
-
-    def close(self, ok: bool = True) -> None:
-        if not ok:
-            self.spool.close()
-            if self._tmp is not None:
-                self._tmp.unlink(missing_ok=True)
-                self._tmp = None
-            return
-        super().close(ok)
-
-    def _close(self) -> None:
-        try:
-            template = environment().get_template("report.html")
-            if self.path is None:
-                for chunk in template.generate(**self.context()):
-                    sys.stdout.write(chunk)
-                sys.stdout.flush()
-                return
-            target = self._open_binary_target()
-            with target.open("w", encoding="utf-8") as fh:
-                for chunk in template.generate(**self.context()):
-                    fh.write(chunk)
-        finally:
-            self.spool.close()
 
 
 __all__ = ["HtmlReport", "bar_chart", "environment"]
