@@ -49,8 +49,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-#: ``clearance`` with the server commands registered, whatever cli.main imports yet.
-SERVE_CLI = [sys.executable, "-c", "import sys; from clearance.cli import main, serve; sys.argv[0] = 'clearance'; main()"]
 CLI = [sys.executable, "-m", "clearance"]
 #: Lifted per-key limits for the capacity phases (the limiter itself is phase 5).
 NO_LIMITS = {"CLEARANCE_RATE_PER_MINUTE": "100000000", "CLEARANCE_RATE_BURST": "10000000",
@@ -111,7 +109,7 @@ class ServerProcess:
         self.log_path = log or home / f"server-{self.port}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*SERVE_CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level],
+            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", log_level],
             env=_env(home, env), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

@@ -187,6 +187,15 @@ def _docs(app: FastAPI) -> None:
         )
 
 
+def _status_handler(status: int):
+    """An exception handler answering ``status`` with the error's one-line message."""
+
+    async def handler(request: Request, exc: Exception):
+        return _error(status, str(exc), request=request)
+
+    return handler
+
+
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
@@ -195,29 +204,12 @@ def _handlers(app: FastAPI) -> None:
 
         return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound):
-        return _error(404, str(exc), request=request)
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden):
-        return _error(403, str(exc), request=request)
-
-    @app.exception_handler(Conflict)
-    async def conflict(request: Request, exc: Conflict):
-        return _error(409, str(exc), request=request)
+    for error_class, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (InputError, 400), (ClearanceError, 400)):
+        app.add_exception_handler(error_class, _status_handler(status))
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError):
         return _error(404 if "unknown source" in str(exc) or "no version" in str(exc) or "no active list" in str(exc) else 400, str(exc), request=request)
-
-    @app.exception_handler(InputError)
-    async def input_error(request: Request, exc: InputError):
-        return _error(400, str(exc), request=request)
-
-    @app.exception_handler(ClearanceError)
-    async def clearance_error(request: Request, exc: ClearanceError):
-        return _error(400, str(exc), request=request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

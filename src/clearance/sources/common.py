@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..errors import SourceError
 
@@ -298,3 +298,27 @@ def add_checked(entity: _Entity, prop: str, value: str | None, label: str | None
         entity.add(prop, value)
     else:
         entity.add("notes", f"{label or prop}: {value}")
+
+
+def compose_yaml(path: Path, text: str, expected: str) -> Any:
+    """The YAML node tree of ``text``, refusing anchors and aliases first.
+
+    The event stream is walked before any node is built, so an alias bomb
+    cannot expand; syntax errors become one ``SourceError`` line naming the
+    file, the line and ``expected``.
+    """
+    import yaml
+
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise SourceError(
+                    path,
+                    "YAML anchors and aliases (&name, *name) are not accepted; expected each value written out",
+                    line=event.start_mark.line + 1,
+                )
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SourceError(path, f"malformed YAML ({problem}); {expected}", line=mark.line + 1 if mark else None) from None

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -42,7 +43,7 @@ import yaml
 
 from ..errors import SourceError
 from ..model import Entity, slug_id
-from .common import read_text
+from .common import compose_yaml, read_text
 
 FILE_NAME = "covered.yaml"
 PROGRAMS = ("NDAA-889", "FCC-COVERED", "NDAA-1634")
@@ -101,21 +102,24 @@ def parse(path: Path, source: str = "us-covered") -> Iterator[Entity]:
 
 
 def _load(path: Path) -> tuple[dict[str, Any], list[int]]:
-    """The document and the line of each entry; refuses anchors and odd tags."""
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise SourceError(path, f"file is {size} bytes; expected under {MAX_BYTES}")
-    text = read_text(path)
+    """The document and the line of each entry; refuses anchors and odd tags.
+
+    Cached per file version: ``published`` and ``parse`` both read the file on
+    every import, and YAML is slow to parse in pure Python.
+    """
+    stat = path.stat()
+    if stat.st_size > MAX_BYTES:
+        raise SourceError(path, f"file is {stat.st_size} bytes; expected under {MAX_BYTES}")
+    return _load_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load_version(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], list[int]]:
+    root = compose_yaml(path, read_text(path), EXPECTED)
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise SourceError(path, "YAML anchors and aliases are not accepted; expected values written out", line=event.start_mark.line + 1)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SourceError(path, f"malformed YAML ({problem}); {EXPECTED}", line=mark.line + 1 if mark else None) from None
+        doc = yaml.SafeLoader("").construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:  # e.g. an unknown tag
+        raise SourceError(path, f"malformed YAML ({getattr(exc, 'problem', None) or exc}); {EXPECTED}") from None
     if not isinstance(doc, dict):
         raise SourceError(path, f"top level is not a mapping; {EXPECTED}", line=1)
     unknown = sorted(set(map(str, doc)) - TOP_KEYS)

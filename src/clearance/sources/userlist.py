@@ -38,7 +38,7 @@ import yaml
 
 from ..errors import SourceError
 from ..model import Entity, slug_id
-from .common import country_code, read_csv, read_text, schema_properties
+from .common import compose_yaml, country_code, read_csv, read_text, schema_properties
 
 FIELDS = ("name", "aliases", "country", "schema", "type", "identifiers", "note", "id")
 SCHEMAS = {
@@ -139,15 +139,7 @@ def _yaml_records(path: Path) -> list[Record]:
     size = path.stat().st_size if path.exists() else 0
     if size > MAX_YAML_BYTES:
         raise SourceError(path, f"file is {size} bytes; expected a YAML list under {MAX_YAML_BYTES} bytes")
-    text = read_text(path)
-    try:
-        _refuse_anchors(path, text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        line = mark.line + 1 if mark is not None else None
-        raise SourceError(path, f"malformed YAML ({problem}); expected a list of entries", line=line) from None
+    root = compose_yaml(path, read_text(path), "expected a list of entries")
     if root is None:
         raise SourceError(path, "file is empty; expected a YAML list of entries with a 'name' each")
     if not isinstance(root, yaml.SequenceNode):
@@ -159,17 +151,6 @@ def _yaml_records(path: Path) -> list[Record]:
             raise SourceError(path, "entry is not a mapping; expected 'name: ...' and other keys", line=line)
         records.append((line, _mapping(path, node)))
     return records
-
-
-def _refuse_anchors(path: Path, text: str) -> None:
-    """Walk the event stream: no node is built, so nothing can expand."""
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise SourceError(
-                path,
-                "YAML anchors and aliases (&name, *name) are not accepted; expected each value written out",
-                line=event.start_mark.line + 1,
-            )
 
 
 def _mapping(path: Path, node: yaml.MappingNode) -> dict[str, Any]:
