@@ -61,13 +61,22 @@ def derived_hits(
     return hits
 
 
+def _listing(node, family: str):
+    """The list entry a derived hit names: one of the family from a published or
+    curated *list* (e.g. us-covered), before the ownership data's own placeholder
+    for a producer (``covered:hikvision``), which no list lookup can find."""
+    in_family = [l for l in node.listings if family in l.families]
+    listed = [l for l in in_family if not l.source.startswith("curated:")]
+    return (listed or in_family or list(node.listings) or [None])[0]
+
+
 def _hit(engine: OwnershipEngine, exposure: dict, rule: dict, name: str | None, how: str, score: float) -> dict:
     family = rule["family"]
     owners = [o for o in exposure["owners"] if o["family"] == family]
     paths = [p for p in exposure["paths"] if p and family in p[0]["owner_listed"]] or exposure["paths"]
     top = owners[0]["owner_id"] if owners else (paths[0][0]["owner_id"] if paths else exposure["entity"]["key"])
     node = engine.graph.nodes[top]
-    listing = next((l for l in node.listings if family in l.families), node.listings[0] if node.listings else None)
+    listing = _listing(node, family)
     status = "match" if rule["status"] == "applies" else "review"
     subject = exposure["entity"]
     explanation = {

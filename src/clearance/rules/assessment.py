@@ -209,8 +209,16 @@ def _assess_party(
 
 
 def _lookup(screener: Any, hit: dict) -> tuple | None:
-    """The list entry behind a hit. A hit derived from ownership may name a curated
-    producer node (``covered:hikvision``): its list entry is the us-covered §889 one."""
+    """The list entry behind a hit, or None for an ownership-derived hit whose owner
+    has no entry in the lists screened.
+
+    The ownership engine picks its snapshots with ``store.snapshots_as_of`` only,
+    so before the us-covered capture a producer is its curated placeholder node
+    (``covered:hikvision``); the dated screener (earliest-capture policy) does
+    hold the producer's §889 entry, so the placeholder is looked up as that.
+    TODO: give the ownership engine the dated screener's snapshot policy and
+    drop this mapping.
+    """
     if hit.get("via") != "ownership":
         return screener.lookup(hit)
     candidates = [hit]
