@@ -13,11 +13,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# the matcher modules compiled by the install (hatch_build.py): rebuilt when they change
+COMPILED = hatch_build.py $(wildcard src/clearance/match/*.pxd) $(patsubst %.pxd,%.py,$(wildcard src/clearance/match/*.pxd))
+
+$(VENV)/.installed: pyproject.toml $(COMPILED) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml $(COMPILED) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
@@ -51,4 +54,4 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/report.py --run --quick
 
 clean:
-	rm -rf $(VENV) .clearance-home .pytest_cache
+	rm -rf $(VENV) .clearance-home .pytest_cache build src/clearance/match/*.so src/clearance/match/_compiled.json

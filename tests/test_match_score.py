@@ -131,3 +131,13 @@ def test_birth_date_evidence():
     assert same > year > 0 > near > far
     assert "10 years off" in reason
     assert dob_evidence(None, ("1957",)) == (0.0, "")
+
+
+def test_a_single_letter_cannot_identify_a_name_however_rare():
+    # "x" met the alias "E. X. Co." of a UN entry at 0.92: a letter carries at most LETTER_INFO
+    assert score("x", "e x", qw=[9.5], lw=[6.0, 9.5]).score == 0.0
+    assert score("e x", "e x", qw=[6.0, 9.5], lw=[6.0, 9.5]).score < 0.7
+    # ... but an acronym of three letters still finds its company ("B.R.C. S.A.")
+    assert score("b r c", "b r c", qw=[9.0] * 3, lw=[9.0] * 3).score > 0.9
+    # and an initial still helps a person's name
+    assert score("j smith", "john smith", qw=[4.0, 9.0], lw=[4.0, 9.0], person=True).score > 0.7

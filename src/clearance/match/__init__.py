@@ -7,8 +7,12 @@
 See ``docs/matching.md`` for the method, the thresholds and their evaluation.
 """
 
-from .index import INDEX_VERSION, MatchIndex
-from .matcher import Matcher, Thresholds
-from .normalize import NameForm, analyze
+from .compiled import guard as _guard
+
+_guard()  # before the compiled modules are first imported
+
+from .index import INDEX_VERSION  # noqa: E402, MatchIndex
+from .matcher import Matcher, Thresholds  # noqa: E402
+from .normalize import NameForm, analyze  # noqa: E402
 
 __all__ = ["INDEX_VERSION", "MatchIndex", "Matcher", "NameForm", "Thresholds", "analyze"]

@@ -57,6 +57,41 @@ class _Best:
     factor: float
 
 
+def _best_names(index: MatchIndex, forms: tuple[NameForm, ...], sources: set[str] | None, schema: str | None) -> dict[int, tuple[float, int, NameForm]]:
+    """Entity number -> (name score, name id, query form) of its best-scoring name."""
+    entities = index.entities
+    name_entity = index.name_entity
+    name_prop = index.name_prop
+    name_strs = index.name_strs
+    name_wts = index.name_wts
+    name_weak = index.name_weak
+    best: dict[int, tuple[float, int, NameForm]] = {}
+    for form in forms:
+        tried: dict[int, int] = {}
+        q_tokens = form.tokens
+        q_weights = [index.token_weight(t) for t in q_tokens]
+        for rough, nid in candidates(index, form, CANDIDATES, ROUGH_MIN):
+            if rough < NOT_WORTH:
+                continue
+            ent_no = name_entity[nid]
+            times = tried.get(ent_no, 0)
+            if times >= PER_ENTITY:
+                continue
+            tried[ent_no] = times + 1
+            info = entities[ent_no]
+            if sources is not None and info.source not in sources:
+                continue
+            if schema is not None and not schema_compatible(schema, info.schema):
+                continue
+            person = info.schema == "Person" or schema == "Person"
+            score = compare(q_tokens, q_weights, name_strs[nid], name_wts[nid], name_weak[nid], person, False)
+            score *= _PROP_FACTOR[name_prop[nid]]
+            current = best.get(ent_no)
+            if current is None or score > current[0]:
+                best[ent_no] = (score, nid, form)
+    return best
+
+
 class Matcher:
     def __init__(self, index: MatchIndex, thresholds: Thresholds | None = None, max_hits: int = 10):
         self.index = index
@@ -77,32 +112,7 @@ class Matcher:
         index = self.index
         entities = index.entities
         query_countries = {c for c in (country_code(v) for v in countries) if c}
-        # entity -> (name score, name id, form)
-        best: dict[int, tuple[float, int, NameForm]] = {}
-        forms = analyze(name) if name else ()
-        name_entity = index.name_entity
-        name_prop = index.name_prop
-        for form in forms:
-            tried: dict[int, int] = {}
-            q_weights = [index.token_weight(t) for t in form.tokens]
-            for rough, nid in candidates(index, form, CANDIDATES, ROUGH_MIN):
-                if rough < NOT_WORTH:
-                    continue
-                ent_no = name_entity[nid]
-                if tried.get(ent_no, 0) >= PER_ENTITY:
-                    continue
-                tried[ent_no] = tried.get(ent_no, 0) + 1
-                info = entities[ent_no]
-                if sources is not None and info.source not in sources:
-                    continue
-                if schema is not None and not schema_compatible(schema, info.schema):
-                    continue
-                person = info.schema == "Person" or schema == "Person"
-                score = compare(form.tokens, q_weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, False)
-                score *= _PROP_FACTOR[name_prop[nid]]
-                current = best.get(ent_no)
-                if current is None or score > current[0]:
-                    best[ent_no] = (score, nid, form)
+        best = _best_names(index, analyze(name) if name else (), sources, schema)
         id_hits: dict[int, list[str]] = {}
         for kind, value in identifiers:
             key = normalize_identifier(value)

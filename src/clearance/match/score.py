@@ -15,7 +15,7 @@ Name similarity between a query name and a list name:
   organisations (``A`` = 0.55); ``info`` (<= 1) damps matches that rest only
   on very common words ("Bank", "China"): ``sqrt((info - 3) / 5)`` capped to
   0..1, where ``info`` is the matched rarity weight (a token in ~1% of list
-  names weighs ~4.6, a unique one ~10).
+  names weighs ~4.6, a unique one ~10; a single letter counts at most 2.5).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ DISTINCT_FULL = 9.5
 #: and from which it is trusted fully; linear in between.
 INFO_NONE = 3.0
 INFO_FULL = 8.0
+#: Most information (idf units) one matched single-letter token carries, however
+#: rare: "x" alone cannot identify an entity (INFO_NONE is 3), "E. X." hardly, "B.R.C." can.
+LETTER_INFO = 2.5
 #: Similarity of an initial to a full given name.
 INITIAL_SIM = 0.6
 
@@ -167,12 +170,14 @@ def compare(
     l_total = 0.0
     l_got = 0.0
     info = 0.0
-    for w, sim, weak in zip(l_weights, l_sim, l_weak):
+    for j in range(nl):
+        w = l_weights[j]
+        sim = l_sim[j]
         l_total += w
         if sim:
             l_got += w * sim
-            if not weak:
-                info += w * sim
+            if not l_weak[j]:
+                info += (w if w < LETTER_INFO or len(l_tokens[j]) > 1 else LETTER_INFO) * sim
     q_cover = q_got / q_total if q_total else 0.0
     l_cover = l_got / l_total if l_total else 0.0
     a = A_PERSON if person else A_ORG
