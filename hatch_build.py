@@ -18,8 +18,6 @@ from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-#: Modules compiled, dependencies first (``clearance.match.compiled`` uses the same order).
-MODULES = ("score", "candidates", "matcher", "normalize")
 PACKAGE = ("clearance", "match")
 
 
@@ -33,14 +31,15 @@ def source_digest(directory: Path, name: str) -> str:
 
 
 def compile_modules(root: Path) -> list[Path]:
-    """Compile :data:`MODULES` in place under ``src``; returns the extension files."""
+    """Compile, in place under ``src``, every matcher module that has a ``.pxd``
+    (listed, dependencies first, in ``clearance.match.compiled.MODULES``); returns the extension files."""
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
     src = root / "src"
     package_dir = src.joinpath(*PACKAGE)
-    names = [n for n in MODULES if (package_dir / f"{n}.pxd").exists()]
+    names = sorted(p.stem for p in package_dir.glob("*.pxd"))
     extensions = [Extension(".".join((*PACKAGE, n)), [str(package_dir / f"{n}.py")]) for n in names]
     modules = cythonize(
         extensions,

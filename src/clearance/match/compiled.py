@@ -20,8 +20,8 @@ import sys
 import warnings
 from pathlib import Path
 
-#: Compiled modules, dependencies first (the same list as hatch_build.MODULES).
-MODULES = ("score", "candidates", "matcher", "normalize")
+#: Modules that may be compiled (those with a ``.pxd``), dependencies first.
+MODULES = ("score", "candidates", "matcher")
 HERE = Path(__file__).resolve().parent
 _STATE: dict[str, str] = {}
 
