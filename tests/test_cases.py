@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("argon2", reason="argon2-cffi is not installed")
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from clearance.cases import audit, ensure_tables, review, screening, settings, users
 from clearance.cases.users import Principal
@@ -151,14 +151,20 @@ def test_dismissal_suppresses_until_the_entry_changes(store, tmp_path):
 
 
 def test_dismissed_alert_carried_into_a_changed_snapshot_reopens(store, tmp_path):
+    from clearance.screen.monitor import add_portfolio, run_portfolio
+
     reviewer = person(store, "rita", "reviewer")
-    alert = alert_of(screen(store, "Zorblax Heavy Industries"))
+    book = tmp_path / "book.csv"
+    book.write_text("name,country\nZorblax Heavy Industries,KP\n")
+    add_portfolio(store, book, "book")
+    [alert] = r.open_alerts(store)
     review.decide(store, alert["id"], "dismissed", "different company", reviewer)
     v2 = tmp_path / "acme-v2.csv"
     v2.write_text(V2)
     snap = store.import_files(v2, "acme-blocklist").snapshot
-    with store.engine.begin() as conn:  # what a monitor run does to an alert it sees again
-        conn.execute(update(r.alerts).where(r.alerts.c.id == alert["id"]).values(snapshot_id=snap.id, snapshot=f"acme-blocklist@{snap.version}"))
+    run_portfolio(store, "book")  # the monitor run carries the alert into the new snapshot
+    [carried] = r.open_alerts(store)
+    assert carried["id"] == alert["id"] and carried["snapshot_id"] == snap.id
     assert review.review(store, alert["id"])["state"] == "dismissed"
     review.sync(store)
     after = review.review(store, alert["id"])

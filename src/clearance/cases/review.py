@@ -15,13 +15,16 @@ changes, the alert opens again with a note saying why, and the suppression
 ends.  The same goes for a dismissed alert that a monitor run carries into a
 newer snapshot in which its entry changed.
 
-Review rows are made lazily by :func:`sync` (cheap when there is nothing
-new), so batch and monitor runs need not know this module exists.
+Review rows are made lazily by :func:`sync`, so batch and monitor runs need
+not know this module exists.  A sync looks only at the runs recorded since
+the last one (a watermark on run ids, see "sync" below): its cost depends on
+what is new, not on how many alerts the store already holds.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
@@ -84,6 +87,44 @@ def _hashes(conn, alerts: Sequence[Any]) -> dict[int, str | None]:
 
 
 # -- sync ---------------------------------------------------------------------------------------
+#
+# Watermark.  Every alert is inserted, and every alert's snapshot is moved, in
+# the transaction that inserts the run it then carries as ``run_id`` (new
+# alerts) or ``last_run_id`` (alerts a monitor run saw again): batch screens,
+# ``POST /screen``, monitor runs.  So once every alert of runs up to #W has its
+# review row and every move by those runs has been checked, a sync need only
+# look at the runs after W: their alerts (``ix_alerts_run``), and, for monitor
+# runs, the alerts of their portfolios that those runs touched.  W is kept in
+# the store's ``meta`` table (key :data:`WATERMARK`), updated in the sync's own
+# transaction, so it commits or rolls back with the review rows it covers.
+#
+# W may only pass run ids whose transactions can no longer commit later on:
+# SQLite has one writer at a time (the sync's is ``BEGIN IMMEDIATE``) and never
+# reuses a committed id (runs are never deleted); PostgreSQL's sequences do not
+# commit in order, so the sync first takes ``LOCK TABLE runs IN SHARE MODE``,
+# which waits for every transaction that has inserted a run and holds new ones
+# off until the sync commits.  That lock is taken only when there are new runs.
+# A store without a watermark (made before it existed) gets one full scan.
+
+WATERMARK = "case_reviews.synced_run"
+
+
+@dataclass
+class SyncReport:
+    """What one sync did: review rows made or updated, and the alert rows it read to find them."""
+
+    changed: int = 0
+    #: alert rows read: those of the runs after the watermark (and, for monitor runs,
+    #: the alerts of their portfolios touched since), or all of them on a full scan
+    examined: int = 0
+    #: runs after the watermark that this sync took in
+    runs: int = 0
+    #: True for the one full scan of a store that had no watermark yet
+    full: bool = False
+    watermark: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def _lock(conn) -> None:
@@ -91,39 +132,135 @@ def _lock(conn) -> None:
         conn.execute(text(f"SELECT pg_advisory_xact_lock({SYNC_LOCK})"))
 
 
-def _pending_work(conn) -> tuple[list[Any], list[Any]]:
+def _fence(conn) -> None:
+    """PostgreSQL: wait until no transaction that inserted a run is still open (see above)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {r.runs.name} IN SHARE MODE"))
+
+
+def _watermark(conn) -> int | None:
+    value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == WATERMARK)).scalar()
+    return int(value) if value is not None else None
+
+
+def _set_watermark(conn, old: int | None, value: int) -> None:
+    if old is None:
+        conn.execute(t.meta.insert().values(key=WATERMARK, value=str(value)))
+    elif value != old:
+        conn.execute(t.meta.update().where(t.meta.c.key == WATERMARK).values(value=str(value)))
+
+
+def _latest_run(conn) -> int:
+    return conn.execute(select(func.max(r.runs.c.id))).scalar() or 0
+
+
+def _up_to_date(conn) -> tuple[bool, int | None]:
+    mark = _watermark(conn)
+    return mark is not None and _latest_run(conn) <= mark, mark
+
+
+_ALERT_COLS = (r.alerts.c.id, r.alerts.c.row_key, r.alerts.c.entity_id, r.alerts.c.source, r.alerts.c.snapshot_id)
+
+
+def _is_moved(a) -> bool:
+    """The alert now points at another snapshot than its review row was last checked against."""
+    return a.snapshot_id is not None and a.review_snapshot != a.snapshot_id
+
+
+def _all_pending(conn) -> tuple[list[Any], list[Any], int]:
+    """Full scan: alerts without a review row, and reviewed alerts moved to another snapshot."""
     new = conn.execute(
-        select(r.alerts).outerjoin(reviews, reviews.c.alert_id == r.alerts.c.id).where(reviews.c.alert_id.is_(None)).order_by(r.alerts.c.id)
+        select(*_ALERT_COLS).outerjoin(reviews, reviews.c.alert_id == r.alerts.c.id).where(reviews.c.alert_id.is_(None)).order_by(r.alerts.c.id)
     ).all()
     moved = conn.execute(
-        select(r.alerts, reviews.c.state.label("review_state"), reviews.c.entity_hash.label("review_hash"))
+        select(*_ALERT_COLS, reviews.c.state.label("review_state"), reviews.c.entity_hash.label("review_hash"), reviews.c.snapshot_id.label("review_snapshot"))
         .join(reviews, reviews.c.alert_id == r.alerts.c.id)
         .where(or_(reviews.c.snapshot_id != r.alerts.c.snapshot_id, and_(reviews.c.snapshot_id.is_(None), r.alerts.c.snapshot_id.isnot(None))))
+        .order_by(r.alerts.c.id)
     ).all()
-    return new, moved
+    examined = conn.execute(select(func.count()).select_from(r.alerts)).scalar() or 0
+    return list(new), list(moved), examined
+
+
+def _pending_since(conn, mark: int, latest: int) -> tuple[list[Any], list[Any], int, int]:
+    """Alerts raised by runs mark+1..latest without a review row; reviewed alerts those runs moved."""
+    in_range = lambda col: and_(col > mark, col <= latest)  # noqa: E731
+    raised = conn.execute(
+        select(*_ALERT_COLS, reviews.c.alert_id.label("reviewed"))
+        .outerjoin(reviews, reviews.c.alert_id == r.alerts.c.id)
+        .where(in_range(r.alerts.c.run_id))
+        .order_by(r.alerts.c.id)
+    ).all()
+    new = [a for a in raised if a.reviewed is None]
+    runs = conn.execute(select(r.runs.c.id, r.runs.c.portfolio_id).where(in_range(r.runs.c.id))).all()
+    # Only monitor runs (those with a portfolio) move alerts they did not raise, and only their
+    # portfolio's alerts; such an alert then carries the run as ``last_run_id``.
+    portfolios = sorted({run.portfolio_id for run in runs if run.portfolio_id is not None})
+    seen: list[Any] = []
+    if portfolios:
+        seen = conn.execute(
+            select(*_ALERT_COLS, reviews.c.state.label("review_state"), reviews.c.entity_hash.label("review_hash"), reviews.c.snapshot_id.label("review_snapshot"))
+            .join(reviews, reviews.c.alert_id == r.alerts.c.id)
+            .where(r.alerts.c.portfolio_id.in_(portfolios), in_range(r.alerts.c.last_run_id))
+            .order_by(r.alerts.c.id)
+        ).all()
+    moved = [a for a in seen if _is_moved(a)]
+    return new, moved, len(raised) + len(seen), len(runs)
 
 
 def sync(store) -> int:
-    """Give new alerts a review state; re-check alerts a monitor run moved to a newer snapshot."""
+    """Give new alerts a review state; re-check alerts a monitor run moved to a newer snapshot.
+
+    Returns how many review rows were made or updated (see :func:`sync_report`)."""
+    return sync_report(store).changed
+
+
+def sync_report(store) -> SyncReport:
+    """:func:`sync`, returning what it did and how many alert rows it read."""
     with store.engine.connect() as conn:
-        new, moved = _pending_work(conn)
-    if not new and not moved:
-        return 0
+        done, mark = _up_to_date(conn)
+    if done:
+        return SyncReport(watermark=mark)
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
         _lock(conn)
         return _sync(conn)
 
 
-def _sync(conn) -> int:
-    new, moved = _pending_work(conn)
-    if not new and not moved:
-        return 0
+def _sync(conn) -> SyncReport:
+    """Sync inside the caller's transaction (which holds the sync lock)."""
+    done, mark = _up_to_date(conn)
+    if done:
+        return SyncReport(watermark=mark)
+    _fence(conn)
+    latest = _latest_run(conn)
+    if mark is None:
+        new, moved, examined = _all_pending(conn)
+        report = SyncReport(examined=examined, runs=latest, full=True, watermark=latest)
+    else:
+        new, moved, examined, runs = _pending_since(conn, mark, latest)
+        report = SyncReport(examined=examined, runs=runs, watermark=latest)
+    report.changed = _apply(conn, new, moved) if new or moved else 0
+    _set_watermark(conn, mark, latest)
+    return report
+
+
+def _active_suppressions(conn, alerts: Sequence[Any]) -> dict[tuple[str, str], Any]:
+    """The active suppressions of these alerts' record x entity pairs."""
+    fingerprints = sorted({fingerprint_of(a.row_key) for a in alerts})
+    wanted = {(fingerprint_of(a.row_key), a.entity_id) for a in alerts}
+    out: dict[tuple[str, str], Any] = {}
+    for start in range(0, len(fingerprints), 500):
+        rows = conn.execute(
+            select(suppressions).where(suppressions.c.active.is_(True), suppressions.c.fingerprint.in_(fingerprints[start : start + 500]))
+        ).all()
+        out.update({(s.fingerprint, s.entity_id): s for s in rows if (s.fingerprint, s.entity_id) in wanted})
+    return out
+
+
+def _apply(conn, new: Sequence[Any], moved: Sequence[Any]) -> int:
     stamp = _now()
     hashes = _hashes(conn, [*new, *moved])
-    active_supp = {
-        (s.fingerprint, s.entity_id): s
-        for s in conn.execute(select(suppressions).where(suppressions.c.active.is_(True))).all()
-    }
+    active_supp = _active_suppressions(conn, new)
     rows = []
     for a in new:
         fp, h = fingerprint_of(a.row_key), hashes.get(a.id)
@@ -383,5 +520,6 @@ def stats(store, days: int = 30) -> dict:
 
 __all__ = [
     "APPROVALS", "DECISIONS", "STATES", "TO_REVIEW", "Conflict", "Forbidden", "NotFound",
-    "decide", "fingerprint_of", "get_alert", "history", "queue", "review", "stats", "sync",
+    "SyncReport", "WATERMARK", "decide", "fingerprint_of", "get_alert", "history", "queue", "review", "stats",
+    "sync", "sync_report",
 ]
