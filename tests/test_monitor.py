@@ -122,3 +122,25 @@ def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_p
     assert alert_keys(store, later.portfolio_id) == alert_keys(store, reference.portfolio_id)
     again = add_portfolio(store, src, "dpl", replace=True)
     assert again.portfolio_id == first.portfolio_id and again.open == reference.open
+
+
+@pytest.mark.parametrize("how", ["no cache", "one process"])
+def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, monkeypatch):
+    """The prepared rows are a cache: without them (another machine, a cleared cache dir) a run
+    rebuilds them from the store; without fork (or with threads about) it screens in one process."""
+    from clearance.screen import monitor_screening
+    from clearance.screen.monitor import add_portfolio, run_portfolio
+
+    store, path = portfolio
+    store.activate("us-ofac-sdn", 1)
+    add_portfolio(store, path, "book")
+    if how == "no cache":
+        for cached in store.cache_dir.glob("monitor-*.pkl"):
+            cached.unlink()
+    else:
+        monkeypatch.setattr(monitor_screening.threading, "active_count", lambda: 2)
+    store.activate("us-ofac-sdn", 2)
+    result = run_portfolio(store, "book")
+    assert result.new > 0 and result.resolved > 0 and "fallback" not in result.stages
+    reference = add_portfolio(store, path, "reference")
+    assert alert_keys(store, result.portfolio_id) == alert_keys(store, reference.portfolio_id)

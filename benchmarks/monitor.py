@@ -1,0 +1,221 @@
+"""Monitoring benchmark: ``monitor run`` after a real list update vs a full re-screen.
+
+    .venv/bin/python benchmarks/monitor.py [--rows 20000] [--home DIR]
+
+Scenario (the one of ``benchmarks/batch.py``'s monitor section, whose input
+generator it reuses): a private copy of the bundled store with OFAC SDN
+2019-01 active; a portfolio of N synthetic counterparties (0.5% real listed
+names planted, plus 100 names the 2021-07 list added and 50 it removed) is
+registered twice with ``monitor add``; then SDN 2021-07 is activated (its
+match index already cached, as after ``lists update``) and
+
+* ``monitor run`` re-screens the first portfolio against what changed, and
+* a full re-screen (``run_portfolio(..., full=True)``) re-screens the second
+  with the same snapshots;
+
+their open alerts must be identical (row, entity, status, score).  Both are
+run ``--repeat`` times (default 3) from the same registered state, and the
+medians compared (the development machine is shared); a run with nothing
+changed is timed too.  Prints the figures as JSON and writes
+``benchmarks/results/monitor.json``.  ``--home`` keeps the prepared store
+(bundled lists loaded, both indexes cached) in DIR for the next run.
+``run(rows)`` is the same from Python (``benchmarks/batch.py`` can call it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (str(ROOT / "src"), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from benchmarks.batch import make_home, planted_names, write_input  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+SOURCE = "us-ofac-sdn"
+
+
+def _base_home(base: Path) -> tuple[Path, list[str]]:
+    """A home with every bundled capture loaded and the SDN 2019-01 and 2021-07 indexes cached."""
+    home = base / "home"
+    if not (home / "clearance.db").exists():
+        if home.exists():
+            shutil.rmtree(home)
+        make_home(base)  # store init + the (2021-07) index cached
+        os.environ["CLEARANCE_HOME"] = str(home)
+        from clearance.screen.check import Screener
+        from clearance.store import open_store
+
+        store = open_store(initialise=False)
+        store.activate(SOURCE, 1)
+        Screener(store=store).index  # cache the 2019-01 index (building one removes the others)
+        kept = {p.name: p.read_bytes() for p in (home / "cache").glob("match-index-*.pkl")}
+        store.activate(SOURCE, 2)
+        Screener(store=store).index
+        for name, data in kept.items():
+            (home / "cache" / name).write_bytes(data)
+        store.engine.dispose()
+    planted_file = base / "planted.json"
+    if not planted_file.exists():
+        planted_file.write_text(json.dumps(planted_names(home)), encoding="utf-8")
+    return home, json.loads(planted_file.read_text(encoding="utf-8"))
+
+
+def _portfolio_file(store, path: Path, rows: int, planted: list[str]) -> None:
+    """The batch benchmark's synthetic rows, plus 100 names SDN 2021-07 added and 50 it removed."""
+    from clearance.store import diff
+
+    change = diff(store, SOURCE, 1, 2)
+    old = {e.id: e.caption for e in store.entities(store.snapshot(SOURCE, 1))}
+    new = {e.id: e.caption for e in store.entities(store.snapshot(SOURCE, 2))}
+    rng = random.Random(11)
+    extra = [new[i] for i in rng.sample(change.added, 100)] + [old[i] for i in rng.sample(change.removed, 50)]
+    write_input(path, rows - len(extra), planted)
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        for k, name in enumerate(extra):
+            writer.writerow([f"X{k:05d}", name, "", ""])
+
+
+def _alert_keys(store, portfolio_id: int) -> list[tuple]:
+    from clearance.store import runs as r
+
+    return sorted((a["row_index"], a["entity_id"], a["hit_status"], a["score"]) for a in r.open_alerts(store, portfolio_id))
+
+
+def run(rows: int = 20000, home: str | Path | None = None, profile: str | None = None, repeat: int = 3) -> dict:
+    """Time ``monitor run`` against a full re-screen after SDN 2019-01 -> 2021-07; returns the figures.
+
+    ``home``: a directory to keep the prepared store in between calls (else a
+    temporary one); ``profile``: a file to write a cProfile of the (first)
+    monitor run to; ``repeat``: runs of each, from the same state (medians
+    are reported: the machine may be shared).
+    """
+    with tempfile.TemporaryDirectory(prefix="clearance-monitor-bench-") as tmp:
+        base = Path(home) if home else Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        prepared, planted = _base_home(base)
+        previous = os.environ.get("CLEARANCE_HOME")
+        try:
+            return _scenario(prepared, Path(tmp), base, rows, planted, profile, max(1, repeat))
+        finally:
+            if previous is None:
+                os.environ.pop("CLEARANCE_HOME", None)
+            else:
+                os.environ["CLEARANCE_HOME"] = previous
+
+
+def _fresh(source: Path, work: Path) -> Path:
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(source, work)
+    os.environ["CLEARANCE_HOME"] = str(work)
+    return work
+
+
+def _scenario(prepared: Path, tmp: Path, base: Path, rows: int, planted: list[str], profile: str | None, repeat: int) -> dict:
+    from clearance.screen import monitor
+    from clearance.store import open_store
+
+    _fresh(prepared, tmp / "work")
+    store = open_store(initialise=False)
+    src = base / f"portfolio-{rows}.csv"
+    if not src.exists():
+        _portfolio_file(store, src, rows, planted)
+    store.activate(SOURCE, 1)
+    t0 = time.perf_counter()
+    added = monitor.add_portfolio(store, src, "incremental")
+    t_add = time.perf_counter() - t0
+    monitor.add_portfolio(store, src, "full")
+    store.activate(SOURCE, 2)  # both indexes are cached, as after a list update
+    store.engine.dispose()
+    shutil.copytree(tmp / "work", tmp / "registered")  # the state every run below starts from
+
+    incremental, full, again = [], [], []
+    for k in range(repeat):
+        _fresh(tmp / "registered", tmp / "work")
+        store = open_store(initialise=False)
+        profiler = None
+        if profile and k == 0:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        t0 = time.perf_counter()
+        inc = monitor.run_portfolio(store, "incremental")
+        incremental.append(time.perf_counter() - t0)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        t0 = time.perf_counter()
+        whole = monitor.run_portfolio(store, "full", full=True)
+        full.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        monitor.run_portfolio(store, "incremental")  # nothing changed since
+        again.append(time.perf_counter() - t0)
+        inc_keys, full_keys = _alert_keys(store, inc.portfolio_id), _alert_keys(store, whole.portfolio_id)
+        if k == 0:
+            result = {"alerts_identical": inc_keys == full_keys, "inc": inc, "full": whole}
+        else:
+            result["alerts_identical"] &= inc_keys == full_keys
+        store.engine.dispose()
+    inc, whole = result["inc"], result["full"]
+    t_inc, t_full = statistics.median(incremental), statistics.median(full)
+    return {
+        "rows": rows,
+        "list_update": f"{SOURCE} 2019-01 -> 2021-07",
+        "list_changes": inc.list_changes,
+        "add_s": round(t_add, 3),
+        "incremental_s": round(t_inc, 3),
+        "full_s": round(t_full, 3),
+        "speedup": round(t_full / t_inc, 1),
+        "runs": {"incremental_s": [round(x, 3) for x in incremental], "full_s": [round(x, 3) for x in full]},
+        "unchanged_run_s": round(statistics.median(again), 3),
+        "alerts_identical": result["alerts_identical"],
+        "open_alerts": inc.open,
+        "open_alerts_full": whole.open,
+        "initial_alerts": added.open,
+        "new": inc.new,
+        "changed": inc.changed,
+        "resolved": inc.resolved,
+        "rows_rescreened": inc.rescreened,
+        "stages": inc.stages,
+        "cores": len(os.sched_getaffinity(0)),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": sys.version.split()[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--home", help="keep the prepared store here between runs")
+    parser.add_argument("--profile", help="write a cProfile of the monitor run to this file")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, from the same state (medians reported)")
+    parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/monitor.json")
+    args = parser.parse_args()
+    result = run(args.rows, home=args.home, profile=args.profile, repeat=args.repeat)
+    print(json.dumps(result, indent=2))
+    print(
+        f"monitor run {result['incremental_s']}s vs full re-screen {result['full_s']}s = {result['speedup']}x; "
+        f"alerts identical: {result['alerts_identical']}; {result['rows_rescreened']} of {result['rows']:,} rows re-screened"
+    )
+    if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "monitor.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""A monitor run's outcome: its run row, alerts opened, updated and resolved, rows' new status.
+
+Alerts are identified across runs by ``(row_key, entity_id)``.  Only rows
+screened by the run can gain or lose alerts; for them, alerts found again are
+updated (reported as *changed* when their status, score or entity changed),
+new ones opened, and those no longer found resolved: "entity removed from the
+list" or "no longer matches".  Everything is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+
+from ..store import runs as r
+
+
+@dataclass
+class MonitorResult:
+    name: str
+    portfolio_id: int
+    run_id: int
+    rows: int
+    rescreened: int
+    new: int = 0
+    changed: int = 0
+    resolved: int = 0
+    open: int = 0
+    flagged_rows: int = 0
+    seconds: float = 0.0
+    list_changes: dict = field(default_factory=dict)
+    alerts: list[dict] = field(default_factory=list)
+    mapping: str = ""
+    stages: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "portfolio_id": self.portfolio_id, "run_id": self.run_id, "rows": self.rows,
+            "rows_rescreened": self.rescreened, "list_changes": self.list_changes, "new": self.new,
+            "changed": self.changed, "resolved": self.resolved, "open": self.open, "seconds": round(self.seconds, 3),
+            "stages": self.stages, "alerts": self.alerts,
+        }
+
+
+def state_of(snapshots) -> dict:
+    """What a portfolio was last screened against: source -> version and snapshot id."""
+    return {s.source: {"version": s.version, "snapshot_id": s.id} for s in snapshots}
+
+
+def brief(alert: dict, change: str) -> dict:
+    return {
+        "change": change, "alert_id": alert.get("id"), "row_index": alert["row_index"], "row_key": alert["row_key"],
+        "entity_id": alert["entity_id"], "source": alert["source"], "name": alert["name"], "query_name": alert.get("query_name"),
+        "score": alert["score"], "hit_status": alert["hit_status"], "resolution": alert.get("resolution"),
+    }
+
+
+_OLD = (r.alerts.c.id, r.alerts.c.row_index, r.alerts.c.row_key, r.alerts.c.entity_id, r.alerts.c.source, r.alerts.c.name,
+        r.alerts.c.query_name, r.alerts.c.score, r.alerts.c.hit_status)
+
+
+def record_run(
+    store, p, results: dict[int, tuple[dict | None, float]], keys: dict[int, str], nears: dict[int, float], changes, snapshots,
+    thresholds, sources, stages: dict[str, Any], full: bool, result: MonitorResult,
+) -> MonitorResult:
+    """Write the run and reconcile alerts; ``results``: row index -> (record, near) of the rows screened;
+    ``nears``: row index -> new near miss of rows not screened (their status stands)."""
+    t0 = time.perf_counter()
+    stamp = r.now()
+    state = state_of(snapshots)
+    fresh: dict[tuple[str, str], dict] = {}
+    counts = {"match": 0, "review": 0, "clear": 0, "error": 0}
+    for i, (rec, _) in results.items():
+        counts[rec["status"] if rec else "error"] += 1
+        if rec and rec["status"] in ("match", "review"):
+            for alert in r.alert_rows(rec, keys[i], 0, p.id, state, stamp):
+                fresh[(alert["row_key"], alert["entity_id"])] = alert
+    with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        old = {
+            (a["row_key"], a["entity_id"]): a
+            for a in (dict(row._mapping) for row in conn.execute(select(*_OLD).where(r.alerts.c.portfolio_id == p.id, r.alerts.c.status == "open")))
+            if a["row_index"] in results
+        }
+        run_id = r.insert_run(conn, {
+            "kind": "monitor", "portfolio_id": p.id, "started_at": stamp, "finished_at": r.now(), "input_path": p.input_path,
+            "input_fingerprint": p.input_fingerprint, "input_format": p.input_format, "mapping": json.loads(p.mapping),
+            "sources": sources, "as_of": None,
+            "snapshots": [{"source": s.source, "version": s.version, "snapshot_id": s.id} for s in snapshots],
+            "thresholds": {"match": thresholds.match, "review": thresholds.review}, "engine": "local",
+            "rows": len(results), "matches": counts["match"], "reviews": counts["review"], "clears": counts["clear"],
+            "errors": counts["error"],
+            "details": {"portfolio": p.name, "full": full, "list_changes": changes.per_source, "stages": stages},
+        })
+        new_rows, changed_rows, resolved_rows = [], [], []
+        changed_ids = changes.changed_ids
+        for key, alert in fresh.items():
+            before = old.get(key)
+            alert["run_id"] = alert["last_run_id"] = run_id
+            if before is None:
+                new_rows.append(alert)
+                result.alerts.append(brief(alert, "new"))
+                continue
+            moved = (
+                before["hit_status"] != alert["hit_status"] or abs(before["score"] - alert["score"]) > 1e-9
+                or alert["entity_id"] in changed_ids
+            )
+            changed_rows.append({
+                "b_id": before["id"], "last_run_id": run_id, "last_seen": stamp, "score": alert["score"],
+                "hit_status": alert["hit_status"], "hit": alert["hit"], "snapshot": alert["snapshot"],
+                "snapshot_id": alert["snapshot_id"], "matched_name": alert["matched_name"], "name": alert["name"],
+            })
+            if moved:
+                result.changed += 1
+                result.alerts.append(brief({**alert, "id": before["id"]}, "changed"))
+        removed_ids = changes.removed_ids
+        for key, before in old.items():
+            if key in fresh:
+                continue
+            reason = "entity removed from the list" if before["entity_id"] in removed_ids else "no longer matches"
+            resolved_rows.append({"b_id": before["id"], "last_run_id": run_id, "resolved_at": stamp, "resolution": reason})
+            result.alerts.append(brief({**before, "resolution": reason}, "resolved"))
+        r.insert_many(conn, r.alerts, new_rows)
+        if changed_rows:
+            conn.execute(
+                r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
+                    last_run_id=bindparam("last_run_id"), last_seen=bindparam("last_seen"), score=bindparam("score"),
+                    hit_status=bindparam("hit_status"), hit=bindparam("hit"), snapshot=bindparam("snapshot"),
+                    snapshot_id=bindparam("snapshot_id"), matched_name=bindparam("matched_name"), name=bindparam("name"),
+                ),
+                changed_rows,
+            )
+        if resolved_rows:
+            conn.execute(
+                r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
+                    status="resolved", last_run_id=bindparam("last_run_id"), resolved_at=bindparam("resolved_at"),
+                    resolution=bindparam("resolution"),
+                ),
+                resolved_rows,
+            )
+        if results:
+            conn.execute(
+                r.portfolio_rows.update()
+                .where(r.portfolio_rows.c.portfolio_id == p.id, r.portfolio_rows.c.row_index == bindparam("b_row"))
+                .values(status=bindparam("b_status"), near=bindparam("b_near")),
+                [{"b_row": i, "b_status": rec["status"] if rec else "error", "b_near": near} for i, (rec, near) in results.items()],
+            )
+        if nears:
+            conn.execute(
+                r.portfolio_rows.update()
+                .where(r.portfolio_rows.c.portfolio_id == p.id, r.portfolio_rows.c.row_index == bindparam("b_row"), r.portfolio_rows.c.near < bindparam("b_near"))
+                .values(near=bindparam("b_near")),
+                [{"b_row": i, "b_near": near} for i, near in nears.items()],
+            )
+        conn.execute(r.portfolios.update().where(r.portfolios.c.id == p.id).values(state=r.dumps(state), last_run_id=run_id, updated_at=stamp))
+        result.open = conn.execute(
+            select(func.count()).select_from(r.alerts).where(r.alerts.c.portfolio_id == p.id, r.alerts.c.status == "open")
+        ).scalar()
+    result.run_id = run_id
+    result.new, result.resolved = len(new_rows), len(resolved_rows)
+    stages["record_s"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+__all__ = ["MonitorResult", "brief", "record_run", "state_of"]

@@ -1,0 +1,116 @@
+"""What changed in the lists since a portfolio's last run, and where those entities sit in the match index.
+
+Per source, the entities added, changed and removed between two snapshots
+come from the store's content hashes (``snapshot_entities``) in two joins,
+without reading any entity.  The names of the added and changed entities are
+then taken from the full match index, normalised and weighted exactly as the
+matcher sees them (:class:`ChangedNames`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import and_, select
+
+from ..match.index import NAME_PROPS, MatchIndex
+from ..store import schema as t
+
+
+@dataclass
+class ChangeSet:
+    per_source: dict[str, dict] = field(default_factory=dict)
+    changed: set[tuple[str, str]] = field(default_factory=set)  # (source, entity id) added or changed
+    removed: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def changed_ids(self) -> set[str]:
+        return {i for _, i in self.changed}
+
+    @property
+    def removed_ids(self) -> set[str]:
+        return {i for _, i in self.removed}
+
+    @property
+    def empty(self) -> bool:
+        return not self.changed and not self.removed
+
+
+def _all(conn, snapshot_id: int) -> list[str]:
+    se = t.snapshot_entities
+    return list(conn.execute(select(se.c.entity_id).where(se.c.snapshot_id == snapshot_id)).scalars())
+
+
+def _diff(conn, old: int, new: int) -> tuple[list[str], list[str], list[str]]:
+    """(added, changed, removed) entity ids between two snapshots of a source."""
+    n, o = t.snapshot_entities.alias("n"), t.snapshot_entities.alias("o")
+    moved = conn.execute(
+        select(n.c.entity_id, o.c.entity_id.is_(None))
+        .select_from(n.outerjoin(o, and_(o.c.snapshot_id == old, o.c.entity_id == n.c.entity_id)))
+        .where(n.c.snapshot_id == new, (o.c.entity_id.is_(None)) | (o.c.hash != n.c.hash))
+    ).all()
+    removed = conn.execute(
+        select(o.c.entity_id)
+        .select_from(o.outerjoin(n, and_(n.c.snapshot_id == new, n.c.entity_id == o.c.entity_id)))
+        .where(o.c.snapshot_id == old, n.c.entity_id.is_(None))
+    ).scalars()
+    added = sorted(i for i, is_new in moved if is_new)
+    changed = sorted(i for i, is_new in moved if not is_new)
+    return added, changed, sorted(removed)
+
+
+def change_set(store, state: dict, current: list) -> ChangeSet:
+    """Entities added, changed and removed between the snapshots last screened (``state``) and ``current``."""
+    result = ChangeSet()
+    now = {s.source: s for s in current}
+    with store.engine.connect() as conn:
+        for source in sorted(set(state) | set(now)):
+            before, after = state.get(source), now.get(source)
+            if before and after and before["snapshot_id"] == after.id:
+                continue
+            if before and after:
+                added, changed, removed = _diff(conn, before["snapshot_id"], after.id)
+            else:
+                added, changed = (sorted(_all(conn, after.id)) if after else []), []
+                removed = sorted(_all(conn, before["snapshot_id"])) if before else []
+            result.per_source[source] = {
+                "from": before["version"] if before else None,
+                "to": after.version if after else None,
+                "added": len(added), "changed": len(changed), "removed": len(removed),
+            }
+            result.changed.update((source, i) for i in added + changed)
+            result.removed.update((source, i) for i in removed)
+    return result
+
+
+_FACTOR = {code: factor for code, factor in NAME_PROPS.values()}
+
+
+class ChangedNames:
+    """The names of the added and changed entities in the full index: per name its
+    tokens, its entity's schema and the factor its name property applies."""
+
+    def __init__(self, index: MatchIndex, changes: ChangeSet):
+        wanted = changes.changed
+        entities = [k for k, info in enumerate(index.entities) if (info.source, info.id) in wanted]
+        self.entity_numbers = set(entities)
+        owners = np.frombuffer(index.name_entity, dtype=np.int32) if index.name_entity.itemsize == 4 else np.asarray(index.name_entity)
+        if len(owners) and np.any(owners[1:] < owners[:-1]):  # not built entity by entity: look at every name
+            names = np.nonzero(np.isin(owners, entities))[0]
+        else:
+            lo = np.searchsorted(owners, entities, "left")
+            hi = np.searchsorted(owners, entities, "right")
+            names = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if entities else np.empty(0, dtype=np.int64)
+        self.ids: list[int] = [int(n) for n in names]
+        self.tokens: list[tuple[str, ...]] = [index.name_strs[n] for n in self.ids]
+        self.entity: list[int] = [index.name_entity[n] for n in self.ids]
+        self.schema: list[str] = [index.entities[e].schema for e in self.entity]
+        self.source: list[str] = [index.entities[e].source for e in self.entity]
+        self.factor: list[float] = [_FACTOR.get(index.name_prop[n], 1.0) for n in self.ids]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+__all__ = ["ChangeSet", "ChangedNames", "change_set"]

@@ -1,0 +1,377 @@
+"""Which portfolio rows can a list change touch?
+
+The scorer (``match.score.compare``) gives a query form and a list name
+``q_cover * (a + (1 - a) * l_cover) * damp``; the matcher multiplies that by
+the name property's factor (at most 1) and adds country and birth-date
+evidence: at most ``MAX_BONUS``, and only when the row gives a country or a
+birth date.  For a (form, changed name) pair, :class:`ChangeFilter` bounds
+each factor from which tokens can pair (:mod:`.monitor_links`):
+
+* ``q_cover``, the share of the form's weight (full-corpus weights) whose
+  tokens found a partner: exact partners keep their weight, others (a typo,
+  a compound, an initial, at similarity ``s``) may have it cut, so it is at
+  most the larger of leaving those out and counting them in full at their
+  best ``s``;
+* ``damp``, which grows with the matched strong list weight (0 below
+  ``INFO_NONE``): that weight is at most the sum, over the form's tokens, of
+  the most one partner brings;
+* ``a`` is ``A_PERSON`` for people and, for an organisation, at most what
+  the rarest of the name's first two strong tokens can raise it to;
+  ``l_cover`` is at most that matched weight plus the name's weak tokens,
+  over all its weight.
+
+Rows are filtered in three steps: (1) for all rows at once (NumPy over the
+book's flat token arrays), the bound as if every changed name were one: most
+rows stop there; (2) for the others, the bound of each pair with a changed
+name partnering one of the form's heaviest tokens (those without which the
+rest weighs too little to reach the band); (3) the pairs whose bound
+reaches the band are scored by the scorer itself.  A row a changed entity
+can bring to the review threshold is screened; one it can bring within the
+band but not to the threshold keeps its status (nothing changed can flag
+it) and gets the bound as its near miss, so the next change re-screens it.
+Rows sharing an identifier with a changed entity are always screened.
+
+After the rows are screened, :meth:`ChangeFilter.check` compares every hit
+on a changed entity with the scorer's score for its names plus the bonus,
+that score with the pair's bound and with the partnered share computed
+token by token from the strings; a hit above (the matcher or the scorer
+changed, or a partner was missed) makes the run screen every row.
+Compounds longer than 12 letters whose first letter is also mistyped are not
+looked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+import numpy as np
+
+from ..match import matcher as _matcher
+from ..match import score as _score
+from ..match.index import MatchIndex
+from ..match.score import compare
+from .monitor_book import Book
+from .monitor_changes import ChangedNames
+from .monitor_links import Links, _person
+from .monitor_partners import partners
+
+log = logging.getLogger(__name__)
+
+#: Most the matcher's country and birth-date evidence add to a name score.
+MAX_BONUS = getattr(_matcher, "MAX_BONUS", 0.08)
+INFO_NONE = getattr(_score, "INFO_NONE", 0.0)
+INFO_FULL = getattr(_score, "INFO_FULL", INFO_NONE + 1.0)
+A_PERSON = getattr(_score, "A_PERSON", 1.0)
+#: Bounds are compared with this much slack (float sums in another order) ...
+EPS = 1e-6
+#: ... and hit scores, rounded to 4 decimals, with this much.
+ROUNDING = 1e-4
+
+
+def damp(info: np.ndarray | float):
+    """The scorer's factor for the matched list weight (upper bound: the formula of ``compare``)."""
+    return np.sqrt(np.clip((np.asarray(info) - INFO_NONE) / (INFO_FULL - INFO_NONE), 0.0, 1.0))
+
+
+class ChangeFilter(Links):
+    """Bounds over the links: which rows a run's changed entities can come within the band of."""
+
+    def __init__(self, book: Book, index: MatchIndex, names: ChangedNames):
+        super().__init__(book, index, names)
+        self.weights = np.array([index.token_weight(t) for t in book.vocab], dtype=np.float64)
+        self.violations = 0
+
+    # -- the bound ------------------------------------------------------------------------
+
+    @staticmethod
+    def _bound(weights, sims, groups: np.ndarray, size: int, info: np.ndarray) -> np.ndarray:
+        """Per group of token positions: ``q_cover`` at most (exact partners keep their weight;
+        a token paired otherwise, at similarity ``s``, may count with any weight down to 0,
+        so the cover is at most the larger of excluding them all or counting them all at the
+        best such ``s``), times ``damp`` of the matched list weight."""
+        exact = sims >= 1.0
+        other = (sims > 0) & ~exact
+        total = np.bincount(groups, weights, size)
+        e = np.bincount(groups, weights * exact, size)
+        t = np.bincount(groups, weights * other, size)
+        sigma = np.zeros(size)
+        np.maximum.at(sigma, groups[other], sims[other])
+        u = total - e - t
+        without = np.divide(e, e + u, out=sigma.copy(), where=(e + u) > 1e-12)
+        counted = np.divide(e + sigma * t, total, out=np.zeros(size), where=total > 1e-12)
+        return np.maximum(without, counted) * damp(info)
+
+    def _position_sims(self, k: np.ndarray, row_schema: np.ndarray, name: np.ndarray | None):
+        """Best similarity and matched list weight per token position, against one changed
+        name each (``name``) or against all of them (``None``)."""
+        book = self.book
+        tok, join, first_join = book.tok[k], book.join[k], len(book.vocab)
+        prev = np.where(k > 0, book.join[np.maximum(k - 1, 0)], -1)
+        prev = np.where(np.isin(k, book.form_start[:-1]), -1, prev)
+        sims = np.zeros(len(k))
+        info = np.zeros(len(k))
+        for strings, counts_info in ((tok, True), (np.where(join >= 0, first_join + join, -1), True), (np.where(prev >= 0, first_join + prev, -1), False)):
+            valid = strings >= 0
+            if name is None:
+                s = np.where(valid, self.best_sim[np.maximum(strings, 0)], 0.0)
+                v = np.where(valid, self.best_info[np.maximum(strings, 0)], 0.0)
+            elif len(self.keys):
+                keys = np.maximum(strings, 0) * self.count + name
+                at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+                found = valid & (self.keys[at] == keys)
+                s = np.where(found, self.sim[at], 0.0)
+                v = np.where(found, self.info[at], 0.0)
+            else:
+                s = v = np.zeros(len(k))
+            sims = np.maximum(sims, s)
+            if counts_info:  # a compound's list weight counts once, at its first token
+                info += v
+        # initials, for people
+        initial_sim = float(getattr(_score, "INITIAL_SIM", 1.0))
+        bits = self.token_bit[tok]
+        single = self.single[tok]
+        bit_no = np.log2(np.maximum(bits, 1)).astype(np.int64)
+        if name is None:
+            hit = np.where(single, self.person_starts[row_schema] & bits, self.person_initials[row_schema] & bits) != 0
+            weight = np.where(single, self.person_start_weight[row_schema, bit_no], self.person_initial_weight[row_schema, bit_no])
+        else:
+            person = self.as_person[row_schema, self.name_schema[name]]
+            hit = person & (np.where(single, self.start_mask[name] & bits, self.initial_mask[name] & bits) != 0)
+            weight = np.where(single, self.start_weight[name], self.initial_weight[name])
+        sims = np.where(hit, np.maximum(sims, initial_sim), sims)
+        info += np.where(hit, weight, 0.0)
+        return sims, info
+
+    # -- step 1: every row against all changed names at once ------------------------
+
+    def union_bound(self) -> np.ndarray:
+        """Per row: the most any changed entity could score, as if all changed names were one."""
+        book = self.book
+        rows = np.zeros(book.rows, dtype=np.float64)
+        if not len(book.tok):
+            return rows
+        k = np.arange(len(book.tok))
+        form_of = np.repeat(np.arange(len(book.form_row)), np.diff(book.form_start))
+        schema = self.row_schema[book.form_row[form_of]]
+        sims, info = self._position_sims(k, schema, None)
+        bound = self._bound(self.weights[book.tok], sims, form_of, len(book.form_row), np.bincount(form_of, info, len(book.form_row)))
+        np.maximum.at(rows, book.form_row, bound)
+        return rows + np.where(book.bonus, MAX_BONUS, 0.0)
+
+    # -- step 2: name by name ---------------------------------------------------------------
+
+    def _pairs(self, rows: list[int], band: float) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate (form, changed name) pairs of these rows: names partnering one of a form's
+        heaviest tokens (without which the rest weighs too little to reach the band)."""
+        book = self.book
+        if not rows:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        wanted = np.zeros(book.rows, dtype=bool)
+        wanted[rows] = True
+        forms = np.nonzero(wanted[book.form_row])[0]
+        lengths = np.diff(book.form_start)[forms]
+        form_of = np.repeat(forms, lengths)
+        k = np.repeat(book.form_start[forms], lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        w = self.weights[book.tok[k]]
+        order = np.lexsort((-w, form_of))
+        form_of, k, w = form_of[order], k[order], w[order]
+        total = np.bincount(form_of, w, len(book.form_row))[form_of]
+        before = np.cumsum(w) - w
+        firsts = np.ones(len(k), dtype=bool)
+        firsts[1:] = form_of[1:] != form_of[:-1]
+        before -= np.maximum.accumulate(np.where(firsts, before, 0.0))
+        rows_of = book.form_row[form_of]
+        need = band - np.where(book.bonus[rows_of], MAX_BONUS, 0.0)
+        heavy = before <= total * (1.0 - need) + EPS
+        form_of, k = form_of[heavy], k[heavy]
+        parts_f, parts_n = [], []
+        first_join = len(book.vocab)
+        prev = np.where(np.isin(k, book.form_start[:-1]), -1, book.join[np.maximum(k - 1, 0)])
+        for strings in (book.tok[k], np.where(book.join[k] >= 0, first_join + book.join[k], -1), np.where(prev >= 0, first_join + prev, -1)):
+            ok = strings >= 0
+            s, f = strings[ok], form_of[ok]
+            lo, hi = self.bounds[s], self.bounds[s + 1]
+            sizes = hi - lo
+            at = np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+            parts_f.append(np.repeat(f, sizes))
+            parts_n.append(self.keys[at] % self.count)
+        # initials (people): every changed name with the letter, letter by letter
+        bits = self.token_bit[book.tok[k]]
+        single = self.single[book.tok[k]]
+        for masks, which in ((self.initial_mask, ~single), (self.start_mask, single)):
+            for bit in np.unique(bits[which]).tolist():
+                at = np.nonzero(which & (bits == bit))[0]
+                having = np.nonzero(masks & bit)[0]
+                if not len(at) or not len(having):
+                    continue
+                f = np.repeat(form_of[at], len(having))
+                n = np.tile(having, len(at))
+                person = self.as_person[self.row_schema[book.form_row[f]], self.name_schema[n]]
+                parts_f.append(f[person])
+                parts_n.append(n[person])
+        codes = np.unique(np.concatenate(parts_f) * self.count + np.concatenate(parts_n))
+        f, n = codes // self.count, codes % self.count
+        ok = self.can_score[self.row_schema[book.form_row[f]], self.name_schema[n]]
+        return f[ok], n[ok]
+
+    def _pair_bounds(self, f: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """The bound of each (form, changed name) pair, bonus included."""
+        book = self.book
+        lengths = np.diff(book.form_start)[f]
+        pair_of = np.repeat(np.arange(len(f)), lengths)
+        k = np.repeat(book.form_start[f], lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        rows = book.form_row[f]
+        sims, info = self._position_sims(k, self.row_schema[rows][pair_of], n[pair_of])
+        info = np.bincount(pair_of, info, len(f))
+        bound = self._bound(self.weights[book.tok[k]], sims, pair_of, len(f), info)
+        # the list side: a + (1 - a) * l_cover, l_cover at most the matched weight over the name's
+        a = np.where(self.as_person[self.row_schema[rows], self.name_schema[n]], A_PERSON, self.a_org[n])
+        covered = np.minimum(1.0, (info + self.weak_weight[n]) / np.maximum(self.total_weight[n], 1e-12))
+        factor = np.asarray(self.names.factor, dtype=np.float64)[n]
+        return bound * (a + (1.0 - a) * covered) * factor + np.where(book.bonus[rows], MAX_BONUS, 0.0)
+
+    def _score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
+        """The scorer's score of a form against changed name ``n``, times the name's factor."""
+        nid = self.names.ids[n]
+        index = self.index
+        person = _person(schema, self.names.schema[n])
+        return compare(tokens, weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, False) * self.names.factor[n]
+
+    def _forms(self, pos: int) -> range:
+        """The forms of the row at ``pos`` (they are adjacent)."""
+        rows = self.book.form_row
+        return range(int(np.searchsorted(rows, pos, "left")), int(np.searchsorted(rows, pos, "right")))
+
+    def affected(self, band: float, review: float, skip: set[int]) -> tuple[list[int], dict[int, float], dict]:
+        """Rows a changed entity can come within the band of (``skip``: screened anyway).
+
+        Returns the rows where it can reach the review threshold (to screen), the rows
+        where it can come within the band but not reach it, each with a score at least
+        the best it can reach (kept as the row's near miss: the row is screened at the
+        next change), and counts of what each step kept."""
+        book = self.book
+        bound = self.union_bound()
+        high = set(self._identifier_rows()) - skip
+        maybe = [p for p in np.nonzero(bound >= band - EPS)[0].tolist() if p not in skip and p not in high and book.queries[p] and book.schemas[p] != "?"]
+        f, n = self._pairs(maybe, band)
+        bounds = self._pair_bounds(f, n)
+        keep = bounds >= band - EPS
+        f, n, bounds = f[keep], n[keep], bounds[keep]
+        order = np.lexsort((-bounds, book.form_row[f]))  # row by row, most promising pair first
+        near: dict[int, float] = {}
+        scored = 0
+        forms: dict[int, tuple[tuple[str, ...], list[float]]] = {}
+        for form, name, most in zip(f[order].tolist(), n[order].tolist(), bounds[order].tolist()):
+            pos = int(book.form_row[form])
+            if pos in high or (near.get(pos, 0.0) >= band and most < review - EPS):
+                continue  # decided: it can reach the review threshold / no better than what it has
+            if form not in forms:
+                ks = range(int(book.form_start[form]), int(book.form_start[form + 1]))
+                forms[form] = (tuple(book.vocab[book.tok[k]] for k in ks), [float(self.weights[book.tok[k]]) for k in ks])
+            tokens, weights = forms[form]
+            scored += 1
+            score = self._score(tokens, weights, name, book.schemas[pos]) + (MAX_BONUS if book.bonus[pos] else 0.0)
+            if score >= review - EPS:
+                high.add(pos)
+                near.pop(pos, None)
+            elif score >= band - EPS:
+                near[pos] = max(near.get(pos, 0.0), min(review - EPS, most))
+        counts = {"rows_touching_changes": len(maybe), "pairs_bounded": int(len(keep)), "pairs_scored": scored}
+        return sorted(high), near, counts
+
+    def _identifier_rows(self) -> Iterable[int]:
+        ids = self.index.identifiers
+        changed = self.names.entity_numbers
+        for pos, keys in self.book.identifiers.items():
+            if any(ent in changed for key in keys for ent, _ in ids.get(key, ())):
+                yield pos
+
+    # -- the check ----------------------------------------------------------------------
+
+    def check(self, records: dict[int, dict | None], changed: set[tuple[str, str]]) -> None:
+        """Count hits on changed entities above the bounds the filter relies on (``records``:
+        row position -> screening record)."""
+        book, names = self.book, self.names
+        by_entity: dict[tuple[str, str], list[int]] = {}
+        for n, ent in enumerate(names.entity):
+            info = self.index.entities[ent]
+            by_entity.setdefault((info.source, info.id), []).append(n)
+        forms: list[int] = []
+        chosen: list[tuple[int, dict, int]] = []  # (row position, hit, changed name) per form
+        checked: list[tuple[int, dict]] = []
+        for pos, record in records.items():
+            for hit in (record or {}).get("hits", ()):
+                key = (hit["source"], hit["entity_id"])
+                if key not in changed or "identifier" in hit.get("explanation", {}).get("features", {}):
+                    continue
+                checked.append((pos, hit))
+                for f in self._forms(pos):
+                    for n in by_entity.get(key, ()):
+                        forms.append(f)
+                        chosen.append((pos, hit, n))
+        if not checked:
+            return
+        f = np.asarray(forms, dtype=np.int64)
+        n = np.asarray([c[2] for c in chosen], dtype=np.int64)
+        bounds = self._pair_bounds(f, n).tolist() if chosen else []
+        best: dict[int, float] = {}
+        for form, (pos, hit, name), bound in zip(forms, chosen, bounds):
+            ks = range(int(book.form_start[form]), int(book.form_start[form + 1]))
+            tokens = tuple(book.vocab[book.tok[k]] for k in ks)
+            weights = [float(self.weights[book.tok[k]]) for k in ks]
+            schema = book.schemas[pos]
+            score = self._score(tokens, weights, name, schema)
+            nid = names.ids[name]
+            person = _person(schema, names.schema[name])
+            covered = reference_share(tokens, weights, names.tokens[name], person)
+            covered *= float(damp(reference_info(tokens, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], person)))
+            bonus = MAX_BONUS if book.bonus[pos] else 0.0
+            if score > covered * names.factor[name] + EPS or score + bonus > bound + EPS:
+                self.violations += 1
+                log.info("monitor filter: %r scores %.4f against %r over its bounds (%.4f, %.4f)", tokens, score, names.tokens[name], covered, bound)
+            best[id(hit)] = max(best.get(id(hit), 0.0), score + bonus)
+        for pos, hit in checked:
+            if hit["score"] > best.get(id(hit), 0.0) + ROUNDING:
+                self.violations += 1
+                log.info("monitor filter: row %d scores %s %.4f over its bound %.4f", int(book.row_index[pos]), hit["entity_id"], hit["score"], best.get(id(hit), 0.0))
+
+
+def _pairs_with(token: str, listed: tuple[str, ...], person: bool) -> list[int]:
+    """List positions ``token`` can pair with (alone): equal, a typo apart, an initial."""
+    found = [j for j, b in enumerate(listed) if partners(token, b)]
+    if person:
+        found += [j for j, b in enumerate(listed) if (len(token) == 1 and b.startswith(token)) or (len(b) == 1 and token.startswith(b))]
+    return found
+
+
+def reference_share(q: tuple[str, ...], weights: list[float], listed: tuple[str, ...], person: bool) -> float:
+    """The share of a query form's weight with a partner in one list name, token by token (no index)."""
+    hit = [bool(_pairs_with(token, listed, person)) for token in q]
+    for i, token in enumerate(q):
+        if any(partners(token, a + b) for a, b in zip(listed, listed[1:])):
+            hit[i] = True
+    for i in range(len(q) - 1):
+        if any(partners(q[i] + q[i + 1], b) for b in listed):
+            hit[i] = hit[i + 1] = True
+    total = sum(weights)
+    return sum(w for w, h in zip(weights, hit) if h) / total if total else 0.0
+
+
+def reference_info(q: tuple[str, ...], listed: tuple[str, ...], wts, weak, person: bool) -> float:
+    """The most strong list weight a query form can match in one list name (each query token or
+    compound matching its best partner), token by token (no index)."""
+    strong = [0.0 if k else w for w, k in zip(wts, weak)]
+    total = 0.0
+    for i, token in enumerate(q):
+        best = max((strong[j] for j in _pairs_with(token, listed, person)), default=0.0)
+        for j in range(len(listed) - 1):
+            if partners(token, listed[j] + listed[j + 1]):
+                best = max(best, strong[j] + strong[j + 1])
+        total += best
+    for i in range(len(q) - 1):
+        total += max((strong[j] for j, b in enumerate(listed) if partners(q[i] + q[i + 1], b)), default=0.0)
+    return total
+
+
+__all__ = ["ChangeFilter", "MAX_BONUS", "damp", "reference_info", "reference_share"]

@@ -1,0 +1,222 @@
+"""Screening portfolio rows for the monitor: hits plus each row's near miss.
+
+A monitor run needs to know, besides a row's hits, how close it came to the
+review threshold: a row whose best score came within :data:`BAND` of it is
+re-screened after any list change (token weights are corpus-wide and drift a
+little when the corpus changes).  :class:`NearMatcher` reports that score.
+
+:class:`IndexLoader` loads the store's cached full index once per call of
+the monitor (for every portfolio), with the garbage collector off and the
+result frozen out of its scans; :class:`Background` screens rows in a
+forked child while the parent goes on.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import pickle
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence
+
+from ..match import index as index_mod
+from ..match.index import MatchIndex
+from ..match.matcher import Matcher, Thresholds
+from .batch import Workers, screen_query
+from .check import Screener, cache_path, load_or_build
+
+log = logging.getLogger(__name__)
+
+#: A row whose best-scored entity came within this of the review threshold is
+#: re-screened after any list change; the matcher's own bonuses (country, birth
+#: date) add at most 0.08 of it.
+BAND = 0.15
+#: Rows screened on a pool of processes from this many on (for fewer it costs more than it saves).
+PARALLEL_FROM = 2000
+#: A monitor run screens the rows flagged or near last time in a child process, from this many on.
+BACKGROUND_FROM = 100
+
+
+class NearMatcher(Matcher):
+    """A matcher that also notes the best score within ``BAND`` of the review threshold.
+
+    It first matches with the review threshold lowered by ``BAND`` (a probe:
+    the same scores, more entities decided); only when something reaches the
+    real review threshold does it match again for the exact hits and their
+    explanations.  ``last_near`` is the probe's best score (0.0: nothing
+    within the band).  With ``probe_only`` the probe's hits are returned.
+
+    With ``expect_hits`` set (a row flagged last time) the real match comes
+    first: when it has hits, its best score is the probe's too (an entity
+    reaching the review threshold is decided by both), and the probe is not
+    needed.
+    """
+
+    last_near = 0.0
+    expect_hits = False
+
+    def __init__(self, index: MatchIndex, thresholds: Thresholds | None = None, max_hits: int = 10, probe_only: bool = False):
+        super().__init__(index, thresholds, max_hits)
+        low = max(0.0, self.thresholds.review - BAND)
+        self.probe = Matcher(index, Thresholds(match=self.thresholds.match, review=low), max_hits)
+        self.probe_only = probe_only
+
+    def match(self, *args, **kwargs) -> list[dict]:
+        if self.expect_hits and not self.probe_only:
+            hits = super().match(*args, **kwargs)
+            if hits:
+                self.last_near = max(h["score"] for h in hits)
+                return hits
+        found = self.probe.match(*args, **kwargs)
+        self.last_near = max((h["score"] for h in found), default=0.0)
+        if self.probe_only:
+            return found
+        if self.last_near < self.thresholds.review:
+            return []
+        return super().match(*args, **kwargs)
+
+
+def near_screener(index: MatchIndex, sources: list[str] | None, thresholds: Thresholds, max_hits: int = 10, probe_only: bool = False) -> Screener:
+    screener = Screener(index=index, sources=sources, thresholds=thresholds, max_hits=max_hits)
+    screener._matcher = NearMatcher(index, screener.thresholds, max_hits, probe_only)
+    return screener
+
+
+def _screen_item(screener: Screener, item: tuple) -> tuple[int, dict | None, float]:
+    """``(key, query[, expect hits])`` -> ``(key, record, near)``."""
+    index, query = item[0], item[1]
+    if query is None:
+        return index, None, 0.0
+    memo = screener.__dict__.setdefault("_near_cache", {})  # identical queries are screened once per process
+    key = json.dumps(query, sort_keys=True, ensure_ascii=False)
+    found = memo.get(key)
+    if found is None:
+        screener.matcher.last_near = 0.0  # type: ignore[attr-defined]
+        screener.matcher.expect_hits = len(item) > 2 and bool(item[2])  # type: ignore[attr-defined]
+        record = screen_query(screener, index, {}, query, "screened fields", cache=False)
+        found = (record, screener.matcher.last_near)  # type: ignore[attr-defined]
+        if len(memo) >= 100_000:
+            memo.clear()
+        memo[key] = found
+    record, near = found
+    return index, {**record, "row": index}, near
+
+
+def screen_rows(screener: Screener, items: Sequence[tuple], workers: int | None, parallel_from: int = PARALLEL_FROM) -> Iterable[tuple[int, dict | None, float]]:
+    """``(key, record, near)`` for ``(key, query[, expect hits])`` items, in order; on several processes for many items."""
+    screener.index
+    n = workers if len(items) >= parallel_from else 1
+    with Workers(lambda item: _screen_item(screener, item), n) as pool:
+        parallel = pool.parallel
+        yield from pool.map(items)
+    if parallel and IndexLoader.frozen:  # the pool unfroze what a loader froze: keep the index out of collections
+        gc.freeze()
+
+
+class Background:
+    """Screen items in a forked child while this process goes on with other work.
+
+    A monitor run knows the rows it must re-screen whatever changed (flagged or
+    near last time) as soon as the index is loaded; a child forked then screens
+    them (sharing the index copy-on-write) while the parent works out which
+    other rows the change can touch.  Without ``fork``, with other threads
+    running (forking them is unsafe), or for few items, :meth:`results`
+    screens the items here instead; so it does if the child fails.
+    """
+
+    def __init__(self, screener: Screener, items: Sequence[tuple], at_least: int = 1):
+        self.screener, self.items, self.pid, self.fd = screener, items, None, None
+        if len(items) < at_least or not hasattr(os, "fork") or threading.active_count() > 1:
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: screen, send the results, leave without any cleanup of the parent's state
+            code = 1
+            try:
+                os.close(read)
+                gc.disable()
+                data = pickle.dumps([_screen_item(screener, item) for item in items], protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as out:
+                    out.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self.fd = pid, read
+
+    def __enter__(self) -> "Background":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Stop a child whose results were never collected (the run failed)."""
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.pid = None
+
+    def results(self) -> list[tuple[int, dict | None, float]]:
+        """``(key, record, near)`` per item, in order."""
+        if self.pid is not None:
+            with os.fdopen(self.fd, "rb") as source:
+                data = source.read()
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = None
+            if status == 0 and data:
+                return pickle.loads(data)
+            log.warning("background screening failed (status %d): screening its rows here", status)
+        return [_screen_item(self.screener, item) for item in self.items]
+
+
+@contextmanager
+def loaded_indexes() -> Iterator["IndexLoader"]:
+    """Full match indexes loaded for the runs inside the block, each once, kept out of the
+    garbage collector's way (a loaded index is a million objects it need never scan)."""
+    loader = IndexLoader()
+    try:
+        yield loader
+    finally:
+        loader.indexes.clear()
+        if loader.froze:
+            gc.unfreeze()
+            IndexLoader.frozen = False
+
+
+class IndexLoader:
+    #: Is an index loaded by some loader frozen (out of the garbage collector's scans) now?
+    frozen = False
+
+    def __init__(self):
+        self.indexes: dict[str, MatchIndex] = {}
+        self.froze = False
+
+    def __call__(self, store) -> MatchIndex:
+        """The store's cached full index (built and cached if missing)."""
+        path = cache_path(store)
+        index = self.indexes.get(str(path))
+        if index is not None:
+            return index
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            index = index_mod.load(path) if path.exists() else None
+            if index is not None:
+                gc.freeze()
+                self.froze = IndexLoader.frozen = True
+        finally:
+            if enabled:
+                gc.enable()
+        if index is None:
+            index = load_or_build(store)
+        self.indexes[str(path)] = index
+        return index
+
+
+__all__ = ["BACKGROUND_FROM", "BAND", "Background", "IndexLoader", "NearMatcher", "PARALLEL_FROM", "loaded_indexes", "near_screener", "screen_rows"]
