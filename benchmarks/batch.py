@@ -1,6 +1,7 @@
 """Batch screening benchmarks: throughput, memory, monitor speed-up.
 
     python benchmarks/batch.py                      # 1,000,000 rows (long: see the rates below)
+    python benchmarks/batch.py --rows 100000 --skip spark --skip monitor   # a quick local run
     python benchmarks/batch.py --rows 50000 --spark-rows 20000 --monitor-rows 20000
 
 Measures, on a private copy of the bundled store:
@@ -8,7 +9,12 @@ Measures, on a private copy of the bundled store:
 1. ``clearance screen`` (local engine, all cores) over N synthetic counterparty
    rows — company and person names in Latin, Chinese and Cyrillic script, with
    0.5% real listed names planted: rows/s and the peak RSS of the whole
-   process tree (parent + workers, sampled every 0.1 s);
+   process tree (parent + workers, sampled every 0.1 s), the CPU seconds of
+   the tree, and the per-run cache's hit rate (rows answered by an identical
+   earlier query's result); then the *pipeline ceiling*: the same run with
+   the screening of a query replaced by a trivial stand-in (patched in this
+   benchmark's child process only), i.e. read -> map -> IPC -> serialise ->
+   write alone;
 2. the same on Spark ``local[2]`` (rows/s with and without session start-up);
 3. ``monitor run`` after OFAC SDN 2019-01 -> 2021-07 on a portfolio, against
    a full re-screen of the same portfolio, and whether their alerts agree.
@@ -35,6 +41,28 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 #: ``clearance`` with the batch commands registered (also before cli.main imports them).
 CLEARANCE = [sys.executable, "-c", "import sys, clearance.cli.screen; from clearance.cli import main; sys.argv[0] = 'clearance'; main()"]
+#: The same, printing the run's cache figures (``BENCH {...}`` on stderr) once the CLI has screened.
+_REPORT = """
+import json, sys, clearance.cli.screen
+import clearance.screen.batch as batch
+from clearance.cli import main
+_screen_file = batch.screen_file
+def screen_file(*args, **kwargs):
+    summary = _screen_file(*args, **kwargs)
+    print("BENCH " + json.dumps({"rows": summary.rows, "screened": getattr(summary, "screened", None),
+                                 "reused": getattr(summary, "reused", None), "elapsed": summary.elapsed}), file=sys.stderr)
+    return summary
+batch.screen_file = screen_file
+"""
+CLEARANCE_REPORTING = [sys.executable, "-c", _REPORT + "sys.argv[0] = 'clearance'\nmain()"]
+#: ... and with every query screened by a trivial stand-in (clear, no hits): the pipeline ceiling.
+_STUB = """
+from clearance.screen.check import Screener
+def check(self, name=None, **kwargs):
+    return {"row": 0, "input": {}, "status": "clear", "hits": []}
+Screener.check = check
+"""
+CLEARANCE_STUBBED = [sys.executable, "-c", _REPORT + _STUB + "sys.argv[0] = 'clearance'\nmain()"]
 
 LATIN = (
     "acme global trading northern pacific logistics supply holdings united industrial services marine energy "
@@ -149,25 +177,44 @@ class TreeRSS:
         self._thread.join()
 
 
-def bench_local(home: Path, src: Path, rows: int, out: Path) -> dict:
+def bench_local(home: Path, src: Path, rows: int, out: Path, command: list[str] | None = None) -> dict:
+    import resource
+
     env = dict(os.environ, CLEARANCE_HOME=str(home))
     env.pop("CLEARANCE_DB", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [*CLEARANCE, "screen", str(src), "-o", str(out)], env=env,
+        [*(command or CLEARANCE_REPORTING), "screen", str(src), "-o", str(out)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     rss = TreeRSS(proc.pid)
     _, err = proc.communicate()
     seconds = time.perf_counter() - started
     rss.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and its workers (it reaps them)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = sum(1 for _ in out.open(encoding="utf-8"))
     assert lines == rows, f"{lines} records for {rows} rows: {err}"
-    return {
+    result = {
         "rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds, 1),
         "peak_rss_tree_mb": round(rss.peak / 2**20, 1), "peak_rss_one_process_mb": round(rss.peak_single / 2**20, 1),
-        "workers": len(os.sched_getaffinity(0)), "exit": proc.returncode, "summary": err.strip().splitlines()[-1:] if err else [],
+        "cpu_s": round(cpu, 1), "workers": len(os.sched_getaffinity(0)), "exit": proc.returncode,
+        "summary": [line for line in err.strip().splitlines() if "rows screened" in line][-1:] if err else [],
     }
+    report = [json.loads(line[6:]) for line in err.splitlines() if line.startswith("BENCH ")]
+    if report:
+        x = report[-1]
+        result.update(screening_s=round(x["elapsed"], 2), screening_rows_per_s=round(rows / x["elapsed"], 1) if x["elapsed"] else None)
+        if x["reused"] is not None:
+            result.update(screened=x["screened"], reused=x["reused"], cache_hit_rate=round(x["reused"] / max(1, x["rows"]), 4))
+    return result
+
+
+def bench_ceiling(home: Path, src: Path, rows: int, out: Path) -> dict:
+    """The pipeline alone: ``bench_local`` with each query screened by a trivial stand-in."""
+    result = bench_local(home, src, rows, out, CLEARANCE_STUBBED)
+    return {k: result[k] for k in ("rows", "seconds", "rows_per_s", "screening_rows_per_s", "peak_rss_tree_mb", "cpu_s") if k in result}
 
 
 def bench_spark(home: Path, src: Path, rows: int, out: Path) -> dict:
@@ -244,7 +291,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--spark-rows", type=int, default=None, help="rows for Spark (default: --rows)")
     parser.add_argument("--monitor-rows", type=int, default=20_000)
-    parser.add_argument("--skip", action="append", default=[], choices=["local", "spark", "monitor"])
+    parser.add_argument("--skip", action="append", default=[], choices=["local", "ceiling", "spark", "monitor"])
+    parser.add_argument("--no-write", action="store_true", help="print the results only (leave benchmarks/results alone)")
     args = parser.parse_args()
     results: dict = {}
     if args.skip and (RESULTS / "batch.json").exists():  # keep the parts not re-run
@@ -254,12 +302,17 @@ def main() -> None:
         base = Path(tmp)
         home = make_home(base)
         planted = planted_names(home)
-        if "local" not in args.skip:
+        if "local" not in args.skip or "ceiling" not in args.skip:
             src = base / "in.csv"
             distinct = write_input(src, args.rows, planted)
+        if "local" not in args.skip:
             results["local"] = bench_local(home, src, args.rows, base / "out.jsonl")
             results["local"]["distinct_queries"] = distinct
             print("local:", json.dumps(results["local"]), flush=True)
+            (base / "out.jsonl").unlink()
+        if "ceiling" not in args.skip:
+            results["ceiling"] = bench_ceiling(home, src, args.rows, base / "out.jsonl")
+            print("ceiling:", json.dumps(results["ceiling"]), flush=True)
             (base / "out.jsonl").unlink()
         if "spark" not in args.skip:
             n = args.spark_rows or args.rows
@@ -270,19 +323,26 @@ def main() -> None:
         if "monitor" not in args.skip:
             results["monitor"] = bench_monitor(home, base, args.monitor_rows, planted)
             print("monitor:", json.dumps({k: v for k, v in results["monitor"].items() if k != "stages"}), flush=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "batch.json").write_text(json.dumps(results, indent=2) + "\n")
+    if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "batch.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = ["# Batch screening benchmark", "", f"Machine: {results['machine']['cores']} cores, Python {results['machine']['python']}.", ""]
     if "local" in results:
         x = results["local"]
         lines.append(f"- local engine: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** on {x['workers']} workers ({x['distinct_queries']:,} distinct queries); peak RSS {x['peak_rss_tree_mb']} MB (process tree), {x['peak_rss_one_process_mb']} MB (largest process)")
+        if "cache_hit_rate" in x:
+            lines.append(f"  - {x.get('cpu_s', '?')} CPU-s in the process tree; per-run cache: {x['reused']:,} of {x['rows']:,} rows answered by an identical earlier query (**{100 * x['cache_hit_rate']:.1f}% hit rate**), {x['screened']:,} queries screened; {x['screening_rows_per_s']:,} rows/s over the screening loop alone (without start-up)")
+    if "ceiling" in results:
+        x = results["ceiling"]
+        lines.append(f"- pipeline ceiling (each query screened by a trivial stand-in; read -> map -> IPC -> ownership -> serialise -> write): {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** ({x.get('screening_rows_per_s') or '?':,} rows/s over the screening loop), {x.get('cpu_s', '?')} CPU-s")
     if "spark" in results:
         x = results["spark"]
         lines.append(f"- Spark local[2]: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** (+{x['session_start_s']}s session start)")
     if "monitor" in results:
         x = results["monitor"]
         lines.append(f"- monitor run after SDN 2019-01 -> 2021-07, {x['rows']:,}-row portfolio: {x['incremental_s']}s vs full re-screen {x['full_s']}s = **{x['speedup']}x**; alerts identical: {x['alerts_identical']} ({x['open_alerts']} open: {x['new']} new, {x['changed']} changed, {x['resolved']} resolved; {x['rows_rescreened']} rows re-screened)")
-    (RESULTS / "batch.md").write_text("\n".join(lines) + "\n")
+    if not args.no_write:
+        (RESULTS / "batch.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

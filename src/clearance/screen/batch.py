@@ -6,23 +6,23 @@
 
 Rows stream through (constant memory in the input size).  The match index is
 loaded (or built and cached) once in this process, then worker processes are
-forked and share it copy-on-write; rows travel to them in chunks and the
-records come back in input order.  Every run is recorded in the store with
-its flagged rows as alerts, in one transaction at the end; an output file is
-moved into place only once the run is recorded, so a run that could not be
-recorded (a full disk) leaves no results behind.
+forked and share it copy-on-write.  This process reads the rows and turns
+each into a compact query (:mod:`.queries`); each distinct query is screened
+once per run, a bounded cache answering repeats, and only the others travel
+to the workers (:mod:`.pipeline`, :mod:`.workers`); the records come back in
+input order.  Every run is recorded in the store with its flagged rows as
+alerts, in one transaction at the end; an output file is moved into place
+only once the run is recorded, so a run that could not be recorded (a full
+disk) leaves no results behind.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-import multiprocessing
-import os
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,96 +32,28 @@ from ..match import index as index_mod
 from ..match.index import INDEX_VERSION, MatchIndex
 from ..match.matcher import Thresholds
 from ..match.resources import data_version
-from ..tabular import FieldMapping, Row, Sheet, Table, file_fingerprint, map_fields, open_table, open_writer
-from ..tabular.write import format_for_path
+from ..tabular import FieldMapping, Row, Table, file_fingerprint, map_fields, open_table, open_writer
+from ..tabular.write import encode_record, format_for_path
 from .check import Screener
+from .outputs import HIT_COLUMNS, RESULT_COLUMNS, flatten, hit_rows, sheets_for  # noqa: F401  (re-exported)
+from .pipeline import CACHE_SIZE, CLEAR, QueryPipeline, screen_queries
+from .queries import FIELDS, ID_FIELDS, SCHEMA_WORDS, query_key, query_maker, query_of, row_fingerprint, row_key  # noqa: F401
+from .workers import CHUNK, Workers, default_workers  # noqa: F401  (re-exported)
 
-#: Screening fields -> header synonyms (compared case/punctuation-blind).
-FIELDS: dict[str, tuple[str, ...]] = {
-    "name": (
-        "full name", "company", "company name", "party", "party name", "counterparty", "counterparty name",
-        "entity", "entity name", "organisation", "organization", "legal name", "supplier", "supplier name",
-        "vendor", "vendor name", "customer", "customer name", "beneficiary", "issuer", "issuer name", "holder",
-    ),
-    "country": ("country", "country code", "ctry", "nationality", "jurisdiction", "country of incorporation", "residence"),
-    "schema": ("type", "entity type", "party type"),
-    "dob": ("date of birth", "birth date", "birthdate", "born"),
-    "address": ("street", "street address", "full address", "addr"),
-    "isin": ("isin code", "isin number"),
-    "lei": ("lei code",),
-    "uscc": ("unified social credit code", "social credit code", "credit code"),
-    "tax": ("tax id", "tax number", "tin", "vat", "vat number", "inn"),
-    "ticker": ("symbol", "stock ticker"),
-    "imo": ("imo number",),
-    "passport": ("passport number",),
-    "identifier": ("identifiers", "id number", "registration number", "registration"),
-}
-#: Fields screened as identifiers (field name = identifier kind, "identifier" = TYPE:VALUE or bare).
-ID_FIELDS = ("isin", "lei", "uscc", "tax", "ticker", "imo", "passport", "identifier")
-#: How the words people put in a type column read as schemata.
-SCHEMA_WORDS = {
-    "person": "Person", "individual": "Person", "naturalperson": "Person", "people": "Person",
-    "company": "Company", "corporation": "Company", "business": "Company", "firm": "Company",
-    "organization": "Organization", "organisation": "Organization", "org": "Organization",
-    "entity": "LegalEntity", "legalentity": "LegalEntity",
-    "vessel": "Vessel", "ship": "Vessel", "aircraft": "Airplane", "airplane": "Airplane",
-}
 STATUSES = ("match", "review", "clear", "error")
-#: Rows per chunk sent to a worker.
-CHUNK = 64
+#: Inputs with fewer rows than this are screened in this process (forking costs more than it saves).
+PARALLEL_FROM = 256
 
 
 # -- one row -------------------------------------------------------------------
-
-
-def _split(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [p.strip() for p in str(value).replace("|", ";").split(";") if p.strip()]
-
-
-def query_of(fields: Mapping[str, Any]) -> dict:
-    """The screening query of a row's mapped fields (plain JSON data)."""
-    schema = fields.get("schema")
-    if schema:
-        schema = SCHEMA_WORDS.get("".join(ch for ch in str(schema).casefold() if ch.isalnum()), str(schema))
-    identifiers: list[list[Any]] = []
-    for kind in ID_FIELDS:
-        for value in _split(fields.get(kind)):
-            if kind == "identifier":
-                k, sep, v = value.partition(":")
-                identifiers.append([k.strip(), v.strip()] if sep and k.strip().isalpha() and v.strip() else [None, value])
-            else:
-                identifiers.append([kind, value])
-    return {
-        "name": fields.get("name"),
-        "country": _split(fields.get("country")),
-        "schema": schema or None,
-        "birth_date": fields.get("dob"),
-        "identifiers": identifiers,
-    }
-
-
-def row_fingerprint(query: Mapping[str, Any] | None) -> str:
-    """Stable fingerprint of what a row screens (its query), 16 hex digits."""
-    data = json.dumps(query, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
-
-
-def row_key(index: int, query: Mapping[str, Any] | None) -> str:
-    return f"{index}:{row_fingerprint(query)}"
 
 
 def error_record(row: Row, message: str) -> dict:
     return {"row": row.index, "input": row.values, "status": "error", "error": message, "hits": []}
 
 
-#: Distinct queries whose results each worker remembers (a file often repeats a counterparty).
-CACHE_SIZE = 100_000
-
-
 def screen_query(screener: Screener, index: int, values: Mapping[str, Any], query: Mapping[str, Any], where: str, cache: bool = True) -> dict:
-    """The record of one row's query; identical queries in a run are screened once (per process)."""
+    """The record of one row's query; identical queries are screened once per screener (``cache``)."""
     memo = screener.__dict__.setdefault("_batch_cache", {}) if cache else {}
     key = json.dumps(query, sort_keys=True, ensure_ascii=False)
     found = memo.get(key)
@@ -137,11 +69,15 @@ def screen_query(screener: Screener, index: int, values: Mapping[str, Any], quer
         if len(memo) >= CACHE_SIZE:
             memo.clear()
         memo[key] = found
-    status, hits, error = found
-    record = {"row": index, "input": dict(values), "status": status, "hits": hits}
-    if error is not None:
-        record = {"row": index, "input": dict(values), "status": status, "error": f"{where}: {error}", "hits": hits}
-    return record
+    return record_of(index, values, found, where)
+
+
+def record_of(index: int, values: Mapping[str, Any], result: tuple, where: str) -> dict:
+    """A screening-result record from a compact ``(status, hits, error)`` result."""
+    status, hits, error = result
+    if error is None:
+        return {"row": index, "input": dict(values), "status": status, "hits": list(hits)}
+    return {"row": index, "input": dict(values), "status": status, "error": f"{where}: {error}", "hits": list(hits)}
 
 
 def screen_row(screener: Screener, row: Row, mapping: FieldMapping) -> dict:
@@ -156,90 +92,82 @@ def screen_row(screener: Screener, row: Row, mapping: FieldMapping) -> dict:
 
 # -- many rows, several processes ----------------------------------------------
 
-_WORK: dict[str, Callable[[Any], Any]] = {}
 
+class RowScreener:
+    """Screens rows of a file in input order on forked workers sharing one loaded index.
 
-def _work_chunk(items: list) -> list:
-    work = _WORK["work"]
-    return [work(item) for item in items]
-
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-class Workers:
-    """``work(item)`` over a stream of items, in order, on ``workers`` forked processes.
-
-    ``work`` (any callable, closures too) and whatever it holds (the match
-    index) are inherited by fork, never pickled: only items and results
-    travel.  At most ``4 x workers`` chunks are in flight, so memory stays
-    flat.  Use as a context manager: entering forks (do it before starting a
-    progress thread), leaving stops the workers.
+    Each distinct query is screened once per run (results of up to
+    ``cache_size`` distinct queries are kept); ``ownership`` (an ownership
+    engine) adds exposure through owners in the workers.  ``screened`` and
+    ``reused`` count the queries screened and those answered without
+    screening again.  ``release_index`` drops this process's reference to the
+    index once the workers are forked (the screener loads it again if asked).
     """
 
-    def __init__(self, work: Callable[[Any], Any], workers: int | None = None, chunk: int = CHUNK):
-        self.work = work
-        self.workers = default_workers() if workers is None else max(1, workers)
-        self.chunk = chunk
-        self._pool = None
-
-    def __enter__(self) -> "Workers":
-        if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            _WORK["work"] = self.work
-            gc.collect()
-            gc.freeze()  # the collector then leaves the shared index's pages alone (copy-on-write stays shared)
-            try:
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-            finally:
-                gc.unfreeze()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
-        _WORK.clear()
-
-    def map(self, items: Iterable[Any]) -> Iterator[Any]:
-        if self._pool is None:
-            for item in items:
-                yield self.work(item)
-            return
-        pending: deque = deque()
-        limit = self.workers * 4
-        chunk: list = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= self.chunk:
-                pending.append(self._pool.apply_async(_work_chunk, (chunk,)))
-                chunk = []
-                while len(pending) >= limit:
-                    yield from pending.popleft().get()
-        if chunk:
-            pending.append(self._pool.apply_async(_work_chunk, (chunk,)))
-        while pending:
-            yield from pending.popleft().get()
-
-
-class RowScreener(Workers):
-    """Screens rows of a file in input order on forked workers sharing one loaded index."""
-
-    def __init__(self, screener: Screener, mapping: FieldMapping, workers: int | None = None, chunk: int = CHUNK):
-        super().__init__(lambda row: screen_row(screener, row, mapping), workers, chunk)
+    def __init__(self, screener: Screener, mapping: FieldMapping, workers: int | None = None, chunk: int | None = None,
+                 ownership: Any = None, cache_size: int = CACHE_SIZE, release_index: bool = False):
         self.screener = screener
+        self.release_index = release_index
+        self.mapping = mapping
+        self.ownership = ownership
+        self.pool = Workers(many=lambda queries: screen_queries(screener, queries, ownership), workers=workers)
+        self.pipeline = QueryPipeline(self.pool, cache_size, **({"chunk": chunk} if chunk else {}))
+
+    @property
+    def workers(self) -> int:
+        return self.pool.workers
+
+    @property
+    def screened(self) -> int:
+        return self.pipeline.screened
+
+    @property
+    def reused(self) -> int:
+        return self.pipeline.reused
 
     def __enter__(self) -> "RowScreener":
         self.screener.index  # load or build once, before forking
-        super().__enter__()
+        if self.ownership is not None and self.pool.workers > 1 and hasattr(self.ownership, "compute_all"):
+            self.ownership.compute_all()  # the aggregates once here, not once per worker
+            self.ownership.relevant
+        self.pool.__enter__()
+        if self.release_index and self.pool.parallel:
+            # The workers hold their (copy-on-write) index; this process only reads and writes rows.
+            self.screener._index = self.screener._matcher = None
         return self
 
+    def __exit__(self, *exc) -> None:
+        self.pool.__exit__(*exc)
+
+    def _items(self, rows: Iterable[Row]) -> Iterator[tuple[Row, Any, int]]:
+        make = query_maker(self.mapping)
+        for row in rows:
+            values = row.values
+            try:
+                size = sum(map(len, filter(None, values.values())))  # characters: bounds a block's memory
+            except TypeError:  # a value that is not text (not from the readers)
+                size = 64 * len(values)
+            if row.error:
+                yield row, None, size
+                continue
+            try:
+                yield row, make(values), size
+            except Exception as exc:  # a bug must not lose the row
+                row.error = f"line {row.line}: could not be screened ({type(exc).__name__}: {exc})"
+                yield row, None, size
+
     def screen(self, rows: Iterable[Row]) -> Iterator[dict]:
-        return self.map(rows)
+        for row, result in self.pipeline.run(self._items(rows)):
+            if result is None:
+                yield {"row": row.index, "input": row.values, "status": "error", "error": row.error, "hits": []}
+            elif result is CLEAR:
+                yield {"row": row.index, "input": row.values, "status": "clear", "hits": []}
+            else:
+                status, hits, error = result
+                if error is None:
+                    yield {"row": row.index, "input": row.values, "status": status, "hits": list(hits)}
+                else:
+                    yield {"row": row.index, "input": row.values, "status": status, "error": f"line {row.line}: {error}", "hits": list(hits)}
 
 
 # -- index for a date ----------------------------------------------------------
@@ -267,52 +195,6 @@ def screener_for(store, sources: list[str] | None = None, as_of: str | None = No
     return Screener(store=store, sources=sources, thresholds=thresholds, index=index, max_hits=max_hits), snapshots
 
 
-# -- output shapes ---------------------------------------------------------------
-
-RESULT_COLUMNS = ["row", "status", "error", "best_score", "best_status", "best_name", "matched_name", "entity_id", "source", "schema", "programs", "hit_count"]
-HIT_COLUMNS = ["row", "rank", "query", "entity_id", "source", "schema", "name", "matched_name", "score", "status", "programs", "reason"]
-
-
-def flatten(record: dict, columns: Sequence[str]) -> dict:
-    """One spreadsheet row: the input columns, then the best hit."""
-    best = record["hits"][0] if record.get("hits") else {}
-    out = {f"input.{c}": record["input"].get(c) for c in columns}
-    out.update(
-        row=record["row"],
-        status=record["status"],
-        error=record.get("error"),
-        best_score=best.get("score"),
-        best_status=best.get("status"),
-        best_name=best.get("name"),
-        matched_name=best.get("matched_name"),
-        entity_id=best.get("entity_id"),
-        source=best.get("source"),
-        schema=best.get("schema"),
-        programs=best.get("programs"),
-        hit_count=len(record.get("hits") or []),
-    )
-    return out
-
-
-def hit_rows(record: dict) -> Iterator[dict]:
-    for rank, hit in enumerate(record.get("hits") or [], 1):
-        why = hit.get("explanation") or {}
-        yield {
-            "row": record["row"], "rank": rank, "query": why.get("query_name"), "entity_id": hit["entity_id"],
-            "source": hit["source"], "schema": hit.get("schema"), "name": hit.get("name"),
-            "matched_name": hit.get("matched_name"), "score": hit["score"], "status": hit["status"],
-            "programs": hit.get("programs"), "reason": "; ".join([why.get("reason", ""), *why.get("notes", [])]).strip("; "),
-        }
-
-
-def sheets_for(columns: Sequence[str]) -> list[Sheet]:
-    cols = list(columns)
-    return [
-        Sheet("results", [f"input.{c}" for c in cols] + RESULT_COLUMNS, lambda r: [flatten(r, cols)]),
-        Sheet("hits", HIT_COLUMNS, hit_rows),
-    ]
-
-
 # -- a whole file ----------------------------------------------------------------
 
 
@@ -333,6 +215,9 @@ class BatchSummary:
     fingerprint: str = ""
     elapsed: float = 0.0
     started: str = ""
+    #: Queries screened, and rows answered by an identical query's result (the per-run cache).
+    screened: int = 0
+    reused: int = 0
 
     @property
     def flagged(self) -> int:
@@ -378,10 +263,14 @@ def count(summary: BatchSummary, record: dict) -> None:
     summary.rows += 1
     summary.counts[record["status"]] += 1
     if record["status"] in ("match", "review"):
-        best = record["hits"][0]
-        summary.by_source[best["source"]] += 1
-        for program in best.get("programs") or ["(none)"]:
-            summary.by_program[program] += 1
+        _count_flagged(summary, record)
+
+
+def _count_flagged(summary: BatchSummary, record: dict) -> None:
+    best = record["hits"][0]
+    summary.by_source[best["source"]] += 1
+    for program in best.get("programs") or ["(none)"]:
+        summary.by_program[program] += 1
 
 
 def augment(record: dict, engine: Any) -> dict:
@@ -408,11 +297,15 @@ def screen_file(
     on_start: Callable[[BatchSummary], None] | None = None,
     on_record: Callable[[dict], None] | None = None,
     ownership: Any = None,
+    cache_size: int = CACHE_SIZE,
 ) -> BatchSummary:
     """Screen every row of ``path``, write ``output`` (stdout if None), record the run.
 
     ``ownership`` (an :class:`~clearance.ownership.engine.OwnershipEngine`) adds
     exposure through owners to each record as hits with ``"via": "ownership"``.
+    Each distinct query is screened once (the results of up to ``cache_size``
+    distinct queries are kept); ``summary.screened`` and ``summary.reused``
+    say how many were screened and how many rows reused a result.
     """
     from .report import HtmlReport
 
@@ -427,7 +320,7 @@ def screen_file(
     summary.fingerprint = file_fingerprint(path)
     summary.started = _now()
     estimate = table.estimate_rows() if table.format in ("csv", "jsonl", "parquet") else None
-    if estimate is not None and estimate < 4 * CHUNK:
+    if estimate is not None and estimate < PARALLEL_FROM:
         workers = 1  # forking costs more than it saves
     if on_start:
         on_start(summary)
@@ -440,16 +333,20 @@ def screen_file(
             writer = open_writer(fmt, output, sheets_for(table.columns), stream=stream)
         ok = False
         try:
-            with RowScreener(screener, mapping, workers) as rows:
+            counts = summary.counts
+            write = writer.write
+            with RowScreener(screener, mapping, workers, ownership=ownership, cache_size=cache_size, release_index=True) as rows:
                 for result in rows.screen(table.rows()):
-                    if ownership is not None and result["status"] != "error":
-                        result = augment(result, ownership)
-                    writer.write(result)
-                    count(summary, result)
-                    if result["status"] in ("match", "review"):
-                        flagged.write(json.dumps(result, ensure_ascii=False) + "\n")
+                    write(result)
+                    status = result["status"]
+                    counts[status] += 1
+                    if status == "match" or status == "review":
+                        _count_flagged(summary, result)
+                        flagged.write(encode_record(result) + "\n")
                     if on_record:
                         on_record(result)
+            summary.rows = sum(counts.values())
+            summary.screened, summary.reused = rows.screened, rows.reused
             summary.elapsed = time.perf_counter() - started
             writer.finish()  # complete under the temporary name: a full output disk fails here, before recording
             if record:
@@ -544,14 +441,20 @@ def record_batch_run(store, summary: BatchSummary, as_of: str | None, sources: l
 
 
 __all__ = [
+    "CHUNK",
     "FIELDS",
+    "HIT_COLUMNS",
     "ID_FIELDS",
+    "RESULT_COLUMNS",
+    "SCHEMA_WORDS",
     "BatchSummary",
     "RowScreener",
     "Workers",
+    "default_workers",
     "flatten",
     "hit_rows",
     "prepare",
+    "query_key",
     "query_of",
     "row_fingerprint",
     "row_key",

@@ -328,8 +328,11 @@ def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | No
             raise InputError(f"{path}, line 1: header cannot be read as CSV ({exc})") from None
     columns = _header([_SURROGATE.sub("\ufffd", c) for c in first])
 
+    width = len(columns)
+    surrogate = _SURROGATE.search
+
     def rows() -> Iterator[Row]:
-        with path.open("r", encoding=encoding, errors="surrogateescape", newline="") as fh:
+        with path.open("r", encoding=encoding, errors="surrogateescape", newline="", buffering=1 << 20) as fh:
             it = reader(fh)
             started = False
             index = 0
@@ -344,10 +347,20 @@ def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | No
                     yield Row(index, line, {}, f"{where}: cannot be read as CSV ({exc}); an unterminated quote?")
                     index += 1
                     continue
-                if not cells or not any(c.strip() for c in cells):
-                    continue
                 if not started:
+                    if not cells or not any(c.strip() for c in cells):
+                        continue
                     started = True  # the header
+                    continue
+                if len(cells) == width:
+                    # The common case, without per-cell checks: a whole row short enough and free of bad bytes.
+                    joined = "".join(cells)
+                    if len(joined) <= MAX_CELL and not surrogate(joined):
+                        if joined.strip():  # else a blank row, skipped
+                            yield Row(index, line, {c: (v.strip() or None) for c, v in zip(columns, cells)})
+                            index += 1
+                        continue
+                if not cells or not any(c.strip() for c in cells):
                     continue
                 yield _finish(index, line, columns, cells, f"{path.name}, line {line}")
                 index += 1

@@ -6,9 +6,12 @@ whole; CSV and XLSX write the rows a caller-given :class:`Sheet` makes of it
 for a detail sheet such as the hits).  Every spreadsheet cell passes through
 :func:`neutralise`, so no input can smuggle a formula into Excel.
 
-A file target is written to a temporary name and moved into place on
-success (with the permissions a new file gets under the umask): a failed run
-never leaves a half-written output behind.  A caller that must do more before
+A file target is written to a temporary name beside it,
+``.NAME.HOST-PID.XXXXXXXX.part``, and moved into place on success (with the
+permissions a new file gets under the umask): a failed run never leaves a
+half-written output behind.  A killed run cannot clean up after itself, so
+the next writer of the same output removes the temporary files whose writer
+process is gone (:func:`remove_stale_parts`).  A caller that must do more before
 the output counts (record the run) calls :meth:`RecordWriter.finish` first and
 ``close`` after.  An OS error on the output (a full disk) raises
 :class:`OutputError`, one line naming the file.
@@ -18,11 +21,14 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import json
 import os
 import re
+import socket
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Sequence
@@ -34,6 +40,37 @@ FORMATS = ("jsonl", "csv", "xlsx")
 XLSX_CELL = 32_767
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: What follows ``.NAME.`` in a temporary output's name: writer host tag and pid, then mkstemp's 8 characters.
+_PART = re.compile(r"(?:([0-9a-f]{8})-(\d+)|([a-z0-9_]{8}))(?:\.([a-z0-9_]{8}))?\.part")
+#: A temporary output named without a pid (written before pids were in the name) is stale after this long.
+LEGACY_PART_AGE = 24 * 3600
+
+
+def _record_encoder():
+    """``json.dumps(record, ensure_ascii=False, default=str)``, built once (``dumps`` with options builds
+    an encoder per call): the C encoder itself where the interpreter has it."""
+    fallback = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
+    try:
+        from json.encoder import c_make_encoder, encode_basestring
+
+        if c_make_encoder is None:
+            return fallback
+        encoder = c_make_encoder(None, str, encode_basestring, None, ": ", ", ", False, False, True)
+        join = "".join
+
+        def encode(record: Any) -> str:
+            return join(encoder(record, 0))
+
+        probe = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": float("inf")}}
+        if encode(probe) != fallback(probe):  # pragma: no cover - a different C encoder
+            return fallback
+        return encode
+    except Exception:  # pragma: no cover - another interpreter
+        return fallback
+
+
+#: One JSON Lines record as text (records are never cyclic).
+encode_record = _record_encoder()
 
 
 class OutputError(ClearanceError):
@@ -52,6 +89,66 @@ def _umask() -> int:
     mask = os.umask(0o077)
     os.umask(mask)
     return mask
+
+
+def _host_tag() -> str:
+    """8 hex digits naming this machine (a pid means nothing on another host sharing the folder)."""
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, under another user
+        return True
+    return True
+
+
+def part_prefix(path: str | Path) -> str:
+    """The start of this process's temporary files for ``path``: ``.NAME.HOST-PID.``."""
+    return f".{Path(path).name}.{_host_tag()}-{os.getpid()}."
+
+
+def remove_stale_parts(path: str | Path) -> list[Path]:
+    """Remove the temporary files a killed writer left beside ``path``; returns those removed.
+
+    A ``.NAME.HOST-PID.XXXXXXXX.part`` of this host whose process ``PID`` is
+    gone is removed; one of a live process (another run writing the same
+    output right now) or of another host is left alone.  A
+    ``.NAME.XXXXXXXX.part`` (no pid: an older version's) is removed once it
+    is :data:`LEGACY_PART_AGE` old.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    prefix = f".{path.name}."
+    host = _host_tag()
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.startswith(prefix) and e.name.endswith(".part")]
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _PART.fullmatch(entry.name[len(prefix):])
+        if found is None:
+            continue
+        tag, pid, legacy, rest = found.groups()
+        try:
+            if legacy is not None:
+                if rest is not None or time.time() - entry.stat(follow_symlinks=False).st_mtime < LEGACY_PART_AGE:
+                    continue
+            elif rest is None or tag != host or _alive(int(pid)):
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            os.unlink(entry.path)
+        except OSError:  # gone already, or not ours to remove
+            continue
+        removed.append(Path(entry.path))
+    return removed
 
 
 def neutralise(value: Any) -> Any:
@@ -100,8 +197,9 @@ class RecordWriter:
         directory = self.path.parent if str(self.path.parent) else Path(".")
         if not directory.is_dir():
             raise InputError(f"{self.path}: folder {directory} does not exist")
+        remove_stale_parts(self.path)
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=directory)
+            fd, name = tempfile.mkstemp(prefix=part_prefix(self.path), suffix=".part", dir=directory)
         except OSError as exc:
             raise self._failure(exc) from None
         os.close(fd)
@@ -200,7 +298,7 @@ class _TextWriter(RecordWriter):
 
 class JsonlWriter(_TextWriter):
     def _write(self, record: dict) -> None:
-        self.fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.fh.write(encode_record(record) + "\n")
 
 
 class CsvWriter(_TextWriter):
@@ -276,4 +374,7 @@ def format_for_path(path: str | Path | None, default: str = "jsonl") -> str:
     return {".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}.get(suffix, default)
 
 
-__all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "OutputError", "RecordWriter", "Sheet", "XlsxWriter", "cell", "format_for_path", "neutralise", "open_writer"]
+__all__ = [
+    "FORMATS", "CsvWriter", "JsonlWriter", "OutputError", "RecordWriter", "Sheet", "XlsxWriter", "cell", "format_for_path",
+    "encode_record", "neutralise", "open_writer", "part_prefix", "remove_stale_parts",
+]

@@ -1,0 +1,131 @@
+"""Forked worker processes that share one loaded match index copy-on-write.
+
+>>> with Workers(lambda item: item * 2, workers=2) as pool:
+...     list(pool.map(range(5)))
+[0, 2, 4, 6, 8]
+
+``work`` (any callable, closures too) and whatever it holds (the match index,
+an ownership engine) are inherited by fork, never pickled: only items and
+results travel between processes.  :meth:`Workers.submit` sends one chunk of
+items and returns a handle whose ``get()`` gives the chunk's results;
+:meth:`Workers.map` streams items through in order with a bounded number of
+chunks in flight.  With one worker (or no ``fork``) everything runs here.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator
+
+#: Items per chunk sent to a worker by :meth:`Workers.map`.
+CHUNK = 64
+
+_WORK: dict[str, Callable[[Any], Any]] = {}
+
+
+def _work_chunk(items: list) -> list:
+    return _WORK["many"](items)
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Done:
+    """The handle of a chunk worked in this process (same ``get()`` as a pool's)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: list):
+        self.value = value
+
+    def get(self) -> list:
+        return self.value
+
+
+class Workers:
+    """``work(item)`` over items on ``workers`` forked processes.
+
+    ``many(items) -> results`` may replace the per-item loop (a worker then
+    gets a whole chunk in one call).  Use as a context manager: entering forks
+    (do it before starting a progress thread), leaving stops the workers.
+    """
+
+    def __init__(self, work: Callable[[Any], Any] | None = None, workers: int | None = None, chunk: int = CHUNK,
+                 many: Callable[[list], list] | None = None):
+        if work is None and many is None:
+            raise TypeError("Workers needs work(item) or many(items)")
+        self.work = work
+        self.many = many or (lambda items: [work(item) for item in items])  # type: ignore[misc]
+        self.workers = default_workers() if workers is None else max(1, workers)
+        self.chunk = chunk
+        self._pool = None
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
+
+    def __enter__(self) -> "Workers":
+        if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            _WORK["many"] = self.many
+            gc.collect()
+            # Frozen, the loaded index is left alone by the collector: in the workers its pages stay
+            # shared (copy-on-write), and here full collections do not rescan it while rows stream.
+            gc.freeze()
+            try:
+                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+            except BaseException:
+                gc.unfreeze()
+                raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            try:
+                self._pool.terminate()
+                self._pool.join()
+            finally:
+                self._pool = None
+                gc.unfreeze()
+        _WORK.clear()
+
+    def submit(self, items: list) -> Any:
+        """Start working a chunk; ``.get()`` on the result waits for and returns its results."""
+        if self._pool is None:
+            return Done(self.many(items))
+        return self._pool.apply_async(_work_chunk, (items,))
+
+    def map(self, items: Iterable[Any]) -> Iterator[Any]:
+        """Results of every item, in order; at most ``4 x workers`` chunks in flight (flat memory)."""
+        if self._pool is None:
+            work = self.work
+            if work is None:
+                for item in items:
+                    yield self.many([item])[0]
+            else:
+                for item in items:
+                    yield work(item)
+            return
+        pending: deque = deque()
+        limit = self.workers * 4
+        chunk: list = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= self.chunk:
+                pending.append(self.submit(chunk))
+                chunk = []
+                while len(pending) >= limit:
+                    yield from pending.popleft().get()
+        if chunk:
+            pending.append(self.submit(chunk))
+        while pending:
+            yield from pending.popleft().get()
+
+
+__all__ = ["CHUNK", "Workers", "default_workers"]
