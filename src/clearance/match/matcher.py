@@ -23,6 +23,8 @@ ROUGH_MIN = 0.4
 NOT_WORTH = 0.3
 #: Names of one entity scored per query reading (its best by rough score).
 PER_ENTITY = 2
+#: Names whose name-level results a matcher keeps (cleared when full).
+NAME_CACHE = 50_000
 #: Most that country and birth-date evidence can add: name scores further
 #: below the review threshold than this are not worth deciding.
 MAX_BONUS = 0.08
@@ -97,6 +99,9 @@ class Matcher:
         self.index = index
         self.thresholds = thresholds or Thresholds()
         self.max_hits = max_hits
+        # name-level work (candidates and name scores) by (name, schema, sources): a
+        # vendor master repeats names with other countries, dates or identifiers
+        self._names: dict[tuple, dict[int, tuple[float, int, NameForm]]] = {}
 
     def match(
         self,
@@ -112,7 +117,13 @@ class Matcher:
         index = self.index
         entities = index.entities
         query_countries = {c for c in (country_code(v) for v in countries) if c}
-        best = _best_names(index, analyze(name) if name else (), sources, schema)
+        key = (name, schema, frozenset(sources) if sources is not None else None)
+        best = self._names.get(key)
+        if best is None:
+            best = _best_names(index, analyze(name) if name else (), sources, schema)
+            if len(self._names) >= NAME_CACHE:
+                self._names.clear()
+            self._names[key] = best
         id_hits: dict[int, list[str]] = {}
         for kind, value in identifiers:
             key = normalize_identifier(value)

@@ -184,11 +184,47 @@ def cache_path(store) -> Path:
     return Path(store.cache_dir) / f"match-index-{store.fingerprint()}-v{INDEX_VERSION}-{data_version()}.pkl"
 
 
+#: The last index loaded or built in this process: (cache path, file mtime_ns, file size) -> index.
+#: One entry, so a process that moves between stores or snapshots holds one index at a time.
+_LOADED: dict[tuple[str, int, int], MatchIndex] = {}
+
+
+def _file_key(path: Path) -> tuple[str, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def loaded_index(path: Path) -> MatchIndex | None:
+    """The index cached at ``path`` if this process already loaded it (and the file has not changed since)."""
+    key = _file_key(path)
+    return _LOADED.get(key) if key is not None else None
+
+
+def remember_index(path: Path, index: MatchIndex) -> None:
+    """Keep ``index`` (loaded from or saved to ``path``) for later calls in this process."""
+    key = _file_key(path)
+    _LOADED.clear()
+    if key is not None:
+        _LOADED[key] = index
+
+
 def load_or_build(store) -> MatchIndex:
-    """The cached index for the store's active snapshots, built and saved if missing."""
+    """The cached index for the store's active snapshots, built and saved if missing.
+
+    An index loaded once is kept in memory (keyed by its cache file's path,
+    modification time and size), so later calls in the same process do not
+    read it again; the path names the store's fingerprint, so a list update
+    or a new glossary still loads or builds another."""
     path = cache_path(store)
+    index = loaded_index(path)
+    if index is not None:
+        return index
     index = index_mod.load(path) if path.exists() else None
     if index is not None:
+        remember_index(path, index)
         return index
     started = time.perf_counter()
     index = MatchIndex.build(store.active_entities())
@@ -198,6 +234,7 @@ def load_or_build(store) -> MatchIndex:
         for stale in path.parent.glob("match-index-*.pkl"):
             if stale != path:
                 stale.unlink(missing_ok=True)
+        remember_index(path, index)
     except OSError as exc:  # a read-only cache dir is not fatal
         log.warning("could not cache the match index at %s: %s", path, exc)
     return index

@@ -54,7 +54,7 @@ from ..match.score import compare
 from .monitor_book import Book
 from .monitor_changes import ChangedNames
 from .monitor_links import Links, _person
-from .monitor_partners import partners
+from .monitor_partners import partners, sorted_unique
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ class ChangeFilter(Links):
         super().__init__(book, index, names)
         self.weights = np.array([index.token_weight(t) for t in book.vocab], dtype=np.float64)
         self.violations = 0
+        self.form_first = np.zeros(len(book.tok) + 1, dtype=bool)  # flat position -> first of its form?
+        self.form_first[book.form_start[:-1]] = True
 
     # -- the bound ------------------------------------------------------------------------
 
@@ -107,8 +109,7 @@ class ChangeFilter(Links):
         name each (``name``) or against all of them (``None``)."""
         book = self.book
         tok, join, first_join = book.tok[k], book.join[k], len(book.vocab)
-        prev = np.where(k > 0, book.join[np.maximum(k - 1, 0)], -1)
-        prev = np.where(np.isin(k, book.form_start[:-1]), -1, prev)
+        prev = np.where(self.form_first[k], -1, book.join[np.maximum(k - 1, 0)])
         sims = np.zeros(len(k))
         info = np.zeros(len(k))
         for strings, counts_info in ((tok, True), (np.where(join >= 0, first_join + join, -1), True), (np.where(prev >= 0, first_join + prev, -1), False)):
@@ -187,7 +188,7 @@ class ChangeFilter(Links):
         form_of, k = form_of[heavy], k[heavy]
         parts_f, parts_n = [], []
         first_join = len(book.vocab)
-        prev = np.where(np.isin(k, book.form_start[:-1]), -1, book.join[np.maximum(k - 1, 0)])
+        prev = np.where(self.form_first[k], -1, book.join[np.maximum(k - 1, 0)])
         for strings in (book.tok[k], np.where(book.join[k] >= 0, first_join + book.join[k], -1), np.where(prev >= 0, first_join + prev, -1)):
             ok = strings >= 0
             s, f = strings[ok], form_of[ok]
@@ -200,7 +201,7 @@ class ChangeFilter(Links):
         bits = self.token_bit[book.tok[k]]
         single = self.single[book.tok[k]]
         for masks, which in ((self.initial_mask, ~single), (self.start_mask, single)):
-            for bit in np.unique(bits[which]).tolist():
+            for bit in sorted_unique(bits[which]).tolist():
                 at = np.nonzero(which & (bits == bit))[0]
                 having = np.nonzero(masks & bit)[0]
                 if not len(at) or not len(having):
@@ -210,7 +211,7 @@ class ChangeFilter(Links):
                 person = self.as_person[self.row_schema[book.form_row[f]], self.name_schema[n]]
                 parts_f.append(f[person])
                 parts_n.append(n[person])
-        codes = np.unique(np.concatenate(parts_f) * self.count + np.concatenate(parts_n))
+        codes = sorted_unique(np.concatenate(parts_f) * self.count + np.concatenate(parts_n))
         f, n = codes // self.count, codes % self.count
         ok = self.can_score[self.row_schema[book.form_row[f]], self.name_schema[n]]
         return f[ok], n[ok]

@@ -21,7 +21,7 @@ from ..match.index import MatchIndex
 from ..match.score import schema_compatible, token_sim
 from .monitor_book import Book
 from .monitor_changes import ChangedNames
-from .monitor_partners import long_pairs
+from .monitor_partners import long_pairs, sorted_unique
 
 A_ORG = getattr(_score, "A_ORG", 1.0)
 A_DISTINCT = getattr(_score, "A_DISTINCT", 1.0)
@@ -80,7 +80,7 @@ class Links:
         string_info = np.concatenate([strong, strong[at_arr] + strong[at_arr + 1]]) if len(at) else strong
         listed_info = np.zeros(len(listed))
         np.maximum.at(listed_info, string_of, string_info)
-        pairs_code = np.unique(string_of * max(len(names), 1) + string_owner)  # (listed string, name), sorted
+        pairs_code = sorted_unique(string_of * max(len(names), 1) + string_owner)  # (listed string, name), sorted
         own_names = pairs_code % max(len(names), 1)
         owner_bounds = np.searchsorted(pairs_code // max(len(names), 1), np.arange(len(listed) + 1))
         own = book.strings

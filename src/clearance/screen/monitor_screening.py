@@ -7,7 +7,8 @@ little when the corpus changes).  :class:`NearMatcher` reports that score.
 
 :class:`IndexLoader` loads the store's cached full index once per call of
 the monitor (for every portfolio), with the garbage collector off and the
-result frozen out of its scans; :class:`Background` screens rows in a
+result frozen out of its scans (a process that runs the monitor again reuses
+the index :func:`~.check.load_or_build` keeps in memory); :class:`Background` screens rows in a
 forked child while the parent goes on.
 """
 
@@ -27,7 +28,7 @@ from ..match import index as index_mod
 from ..match.index import MatchIndex
 from ..match.matcher import Matcher, Thresholds
 from .batch import Workers, screen_query
-from .check import Screener, cache_path, load_or_build
+from .check import Screener, cache_path, load_or_build, loaded_index, remember_index
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +204,19 @@ class IndexLoader:
         index = self.indexes.get(str(path))
         if index is not None:
             return index
+        index = loaded_index(path)  # loaded by an earlier call in this process: kept out of the collector again
+        if index is not None:
+            if not IndexLoader.frozen:
+                gc.freeze()
+                self.froze = IndexLoader.frozen = True
+            self.indexes[str(path)] = index
+            return index
         enabled = gc.isenabled()
         gc.disable()
         try:
             index = index_mod.load(path) if path.exists() else None
             if index is not None:
+                remember_index(path, index)
                 gc.freeze()
                 self.froze = IndexLoader.frozen = True
         finally:
