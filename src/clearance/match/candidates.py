@@ -2,18 +2,32 @@
 worth scoring.
 
 Each query token is looked up exactly, through the deletion neighbourhood
-(one edit) and, for long tokens without any hit, by edit distance among the
-tokens sharing its first two letters (two or three edits).  Names holding a
+(one edit) and, for tokens without any hit, by edit distance among the list
+tokens of about its length and first letter (two edits).  Names holding a
 *rare* matched token are fetched from its postings and ranked by the weight
-they share with the query; a *common* token (in more than
-``COMMON_DF`` names) fetches only the names that also hold another query
-token, or, for a one-word query, the names that are just that word.  So a
-query costs about the same on a million names as on ten thousand.
+they share with the query (a list word counting at most its query word's
+weight); a *common* token (in more than ``COMMON_DF`` names) fetches only the
+names that also hold another common or weak query word, or, for a one-word
+query, the names that are just that word.  So a query costs about the same on
+a million names as on ten thousand.
+
+Blocking never loses what brute-force Jaro-Winkler over all names would rank
+first (issue #3, measured by ``benchmarks/accuracy/candidates_check.py``): the
+name JW ranks first -- and every name tied with it -- among everything fetched
+plus the names blocking leaves out but JW may prefer is always returned.
+Those are the names of about the query's length holding one of its common
+words, or one of its weak words when it has a single strong one; the
+not-so-rare near-spellings of a correctly spelt query word; and, for a
+one-word query, the one-word names of about its length with its first letter.
 """
 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, bisect_right
+from itertools import chain, groupby
+from operator import itemgetter
+from typing import Iterable, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -28,18 +42,31 @@ _CACHE_LIMIT = 200_000
 SHORT_SIM = 0.5
 #: The best few candidates are always returned, whatever their rough score.
 KEEP = 3
-KEEP_JW = 2
-#: Rough score from which the best candidate is taken as the query's own name.
-SURE = 1.5  # > 1: always (the rough score is at most ~1)
 #: When a query word is spelt as a list word, its one-edit neighbours are fetched
-#: only if they are this rare.
+#: only if they are this rare (the others are only looked at by Jaro-Winkler).
 NEIGHBOUR_DF = 20
-#: The Jaro-Winkler rescue looks at fetched names sharing this share of the query's weight.
-JW_SHARE = 0.0
-#: Most names one intersection of two common (or common and weak) words adds.
+#: Most names of one intersection of two common (or common and weak) words
+#: looked at by Jaro-Winkler, the lightest first; the first ``4 * limit`` not
+#: yet fetched are ranked too (with equal shares the lightest rank first).
 MAX_INTERSECTION = 200
+#: Jaro-Winkler also looks at the names whose key is at most this many
+#: characters longer or shorter than the query's that hold one of its common
+#: words (or weak words, when it has one strong word), or, for a one-word
+#: query, that are one word with its first letter.
+WINDOW = 2
+#: Most names one word adds that way (the closest in length first).
+MAX_WINDOW = 512
+#: Names the first Jaro-Winkler pass returns; when they all tie, a second pass
+#: returns every tied name.
+JW_PROBE = 4
 #: A lone common query word fetches all its names when it has at most this many.
 SCAN_COMMON = 2000
+#: JW scores this close count as ties, and score_cutoff stays this far below a
+#: score (rapidfuzz 3.14 may drop a JW score lying within ~1e-8 above score_cutoff).
+_JW_MARGIN = 1e-6
+_PLAN_LIMIT = 50_000
+_UNION_LIMIT = 1_000
+_EMPTY: tuple = ((), (), ())
 
 
 def _fetch_sim(a: str, b: str) -> float:
@@ -109,107 +136,282 @@ def _posting_set(index: MatchIndex, tid: int) -> frozenset[int]:
     return found
 
 
-def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: float = 0.0) -> list[tuple[float, int]]:
-    """Up to ``limit`` (rough score, name id) with rough score >= ``minimum``, best first,
-    plus the ``KEEP`` best by rough score and the ``KEEP_JW`` best by Jaro-Winkler
-    among all fetched names whatever their rough score.
+def _plan(index: MatchIndex, token: str) -> tuple:
+    """What a query word contributes, the same in every query (cached):
+    ``(query weight, fetched, common, common gain, looked-at ids, their keys)``.
 
-    The rough score is ``shared / query * (0.55 + 0.45 * min(1, shared / name))``
-    over the strong query tokens' weights (a query word counts once per name)."""
+    *fetched* is ``(postings, gain)`` per rare list word it matches, lowest gain
+    first; a list word's gain is its weight (at most the query word's own: a
+    rare near-spelling of a common word must not outweigh the word itself)
+    times the similarity.  *common* are the common list words it matches (they
+    only narrow).  The last two list the names Jaro-Winkler looks at through
+    this word: those fetched and those of the not-so-rare near-spellings of a
+    correctly spelt query word (not fetched)."""
+    cache = index.__dict__.setdefault("_plan_cache", {})
+    plan = cache.get(token)
+    if plan is not None:
+        return plan
     weights = index.weight
     postings = index.postings
+    matches = token_matches(index, token)
+    q_weight = index.token_weight(token)
+    if not matches:
+        plan = (q_weight, (), (), 0.0, (), ())
+    else:
+        exact = token in index.vocab
+        q_part = q_weight if exact else min(q_weight, max(weights[t] * s for t, s in matches))
+        fetched: list[tuple[float, int, tuple[int, ...]]] = []  # (gain, list word, postings)
+        common: list[int] = []
+        skipped: list[int] = []  # near-spellings of a correctly spelt word: only looked at
+        common_gain = 0.0
+        for tid, sim in matches:
+            plist = postings[tid]
+            weight = weights[tid] if weights[tid] < q_weight else q_weight
+            if len(plist) > COMMON_DF:
+                common.append(tid)
+                common_gain = max(common_gain, weight)
+            elif exact and sim < 1.0 and len(plist) > NEIGHBOUR_DF:
+                skipped.append(tid)
+            else:
+                fetched.append((weight * sim, tid, plist))
+        fetched.sort(key=itemgetter(0))
+        ids = tuple(chain.from_iterable([p for _, _, p in fetched] + [postings[t] for t in skipped]))
+        texts = tuple(map(index.name_keys.__getitem__, ids))
+        plan = (q_part, tuple([(p, g) for g, _, p in fetched]), tuple(common), common_gain, ids, texts)
+    if len(cache) > _PLAN_LIMIT:
+        cache.clear()
+    cache[token] = plan
+    return plan
+
+
+def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: float = 0.0) -> list[tuple[float, int]]:
+    """Up to ``limit`` (rough score, name id) with rough score >= ``minimum``, best first,
+    plus the ``KEEP`` best by rough score whatever their score, plus the name
+    Jaro-Winkler ranks first among those fetched and those blocking leaves out
+    but JW may prefer (every name tied with it too; see the module docstring).
+
+    The rough score is ``min(shared, name) / query * (0.55 + 0.45 * min(1, shared / name))``
+    over the strong query tokens' weights (a query word counts once per name)."""
+    weights = index.weight
+    vocab = index.vocab
     acc: dict[int, float] = {}
-    common: list[tuple[float, set[int] | frozenset[int]]] = []
+    common: list[tuple[float, tuple[int, ...]]] = []
+    unfetched: list[int] = []  # common list words matched: their names are not all fetched
+    pool_ids: list[int] = []  # the names Jaro-Winkler looks at (repeats are harmless)
+    pool_keys: list[str] = []
     q_total = 0.0
     strong = [t for t, w in zip(form.tokens, form.weak) if not w] or list(form.tokens)
     # compounds: "hik vision" may be listed as "hikvision"
-    looked = strong + [a + b for a, b in zip(strong, strong[1:]) if a + b in index.vocab]
+    looked = strong + [a + b for a, b in zip(strong, strong[1:]) if a + b in vocab]
+    plans = index.__dict__.get("_plan_cache") or {}
     for token in looked:
-        matches = token_matches(index, token)
-        q_weight = index.token_weight(token)
-        if not matches:
-            q_total += q_weight
-            continue
-        best = max(weights[t] * s for t, s in matches)
-        q_total += min(q_weight, best) if token not in index.vocab else q_weight
-        big: list[int] = []
-        seen: set[int] | None = None
-        exact = token in index.vocab
-        # best match first, so a name counts the best gain of this query word once
-        for tid, sim in sorted(matches, key=lambda m: -weights[m[0]] * m[1]) if len(matches) > 1 else matches:
-            plist = postings[tid]
-            if len(plist) > COMMON_DF:
-                big.append(tid)
-                continue
-            if exact and sim < 1.0 and len(plist) > NEIGHBOUR_DF:
-                continue  # a correctly spelt word: only rare near-spellings are worth fetching
-            gain = weights[tid] * sim
-            if seen is None:
-                for nid in plist:
-                    acc[nid] = acc.get(nid, 0.0) + gain
-                if len(matches) > 1:
-                    seen = set(plist)
+        q_part, fetched, big, big_gain, ids, texts = plans.get(token) or _plan(index, token)
+        q_total += q_part
+        if ids:
+            pool_ids += ids
+            pool_keys += texts
+        if fetched:
+            if len(fetched) == 1:
+                gains: dict[int, float] | None = None
+                plist, gain = fetched[0]
             else:
-                for nid in plist:
-                    if nid not in seen:
-                        acc[nid] = acc.get(nid, 0.0) + gain
-                        seen.add(nid)
+                # a name counts the best gain of this query word once
+                gains = {}
+                for plist, gain in fetched:
+                    gains.update(dict.fromkeys(plist, gain))
+            if gains is None:
+                gains = dict.fromkeys(plist, gain)
+            if not acc:
+                acc = gains
+            else:
+                if len(gains) > len(acc):
+                    acc, gains = gains, acc  # add the smaller to the larger
+                for nid, gain in gains.items():
+                    acc[nid] = acc.get(nid, 0.0) + gain
         if big:
-            members = _posting_set(index, big[0]) if len(big) == 1 else set().union(*(_posting_set(index, t) for t in big))
-            common.append((max(weights[t] for t in big), members))
+            unfetched.extend(big)
+            common.append((big_gain, big))
+    weak_words = set(form.tokens) - set(strong)
     if common:
         if acc:
-            for gain, members in common:
-                for nid in acc:
-                    if nid in members:
-                        acc[nid] += gain
+            for gain, big in common:
+                for nid in _members(index, big).intersection(acc):
+                    acc[nid] += gain
         # weak words ("abu ahmad", "bank oao") narrow common ones (never weak with weak)
-        weak_sets = [(weights[t], _posting_set(index, t)) for w in set(form.tokens) - set(strong) if (t := index.vocab.get(w)) is not None]
-        for k, (gain, members) in enumerate(common):
-            for gain2, members2 in common[k + 1 :] + weak_sets:
+        weak_sets = [(weights[t], (t,)) for w in weak_words if (t := vocab.get(w)) is not None]
+        entries = common + weak_sets
+        ranked = 4 * limit
+        for i, (gain, big) in enumerate(common):
+            for j in range(i + 1, len(entries)):
+                gain2, big2 = entries[j]
+                ids, texts = _intersection(index, big, big2)
+                pool_ids += ids
+                pool_keys += texts
+                # a name shares every common or weak query word it holds
+                others = [(g, _members(index, b)) for k, (g, b) in enumerate(entries) if k != i and k != j]
                 added = 0
-                for nid in members & members2:
+                for nid in ids:  # the lightest first
                     if nid not in acc:
-                        acc[nid] = gain + gain2
+                        shared = gain + gain2
+                        for g, members in others:
+                            if nid in members:
+                                shared += g
+                        acc[nid] = shared
                         added += 1
-                        if added >= MAX_INTERSECTION:
-                            break  # equal gains: more of them would not rank differently
+                        if added >= ranked:
+                            break
         if not acc:
-            gain, members = common[0]
+            gain, big = common[0]
+            members = _members(index, big)
             if len(members) <= SCAN_COMMON:
                 # one common word and nothing rarer: rank its names (few enough)
-                for nid in members:
-                    acc[nid] = gain
+                acc = dict.fromkeys(members, gain)
             else:
                 for tid, _ in token_matches(index, strong[0]) if len(strong) == 1 else ():
                     for nid in index.solo.get(tid, ()):
                         acc[nid] = weights[tid]
-    if not acc:
+            pool_ids += acc
+            pool_keys += map(index.name_keys.__getitem__, acc)
+    if len(strong) == 1:
+        # the only strong word may be misspelt beyond finding: its weak words lead too
+        unfetched.extend(t for w in weak_words if (t := vocab.get(w)) is not None)
+    # the names Jaro-Winkler looks at: everything fetched, and more
+    qkey = form.key
+    keys = index.name_keys
+    size = len(qkey)
+    for tid in set(unfetched):
+        lens, ids, texts = _by_length(index, tid)
+        a, b = _window(lens, size)
+        if a < b:
+            pool_ids += ids[a:b]
+            pool_keys += texts[a:b]
+    if len(form.tokens) == 1:
+        lens, ids, texts = _single_names(index).get(qkey[:1], _EMPTY)
+        a, b = _window(lens, size)
+        if a < b:
+            pool_ids += ids[a:b]
+            pool_keys += texts[a:b]
+    if not pool_ids:
         return []
     q_total = q_total or 1.0
     totals = index.name_total
+    iq = 1.0 / q_total
+    # rough score: the shared weight (at most the name's) over the query's, less for a longer name
     floor = minimum * q_total  # rough >= minimum needs shared >= minimum * query
-    scored = [(g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items() if g >= floor]
+    scored = [(g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, n) for n, g in acc.items() if g >= floor for t in (totals[n],)]
     if len(scored) < KEEP < len(acc):
         half = floor / 2
-        everything = [(g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items() if g >= half]
+        everything = [(g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, n) for n, g in acc.items() if g >= half for t in (totals[n],)]
         if len(everything) < KEEP:
-            everything = [(g / q_total * (0.55 + 0.45 * (g / totals[n] if g < totals[n] else 1.0)), n) for n, g in acc.items()]
+            everything = [(g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, n) for n, g in acc.items() for t in (totals[n],)]
         scored = heapq.nlargest(KEEP, everything)
     if len(scored) > limit:
         scored = heapq.nlargest(limit, scored)
     else:
         scored.sort(reverse=True)
-    if len(acc) > len(scored) and (not scored or scored[0][0] < SURE):
-        # never lose what Jaro-Winkler over the fetched names would rank first
-        # (unless a fetched name already shares nearly everything with the query)
-        chosen = {n for _, n in scored}
-        share = JW_SHARE * q_total
-        fetched = [n for n, g in acc.items() if g >= share]
-        keys = index.name_keys
-        for _, _, k in process.extract(form.key, [keys[n] for n in fetched], scorer=JaroWinkler.normalized_similarity, limit=KEEP_JW):
-            nid = fetched[k]
-            if nid not in chosen:
-                g = acc[nid]
-                scored.append((g / q_total * (0.55 + 0.45 * min(1.0, g / totals[nid])), nid))
+    if len(pool_ids) > len(scored):
+        # never lose what Jaro-Winkler ranks first: only names at least as close
+        # as the best candidate can be (or tie with) it
+        jw = JaroWinkler.normalized_similarity
+        cutoff = max(0.0, jw(qkey, keys[scored[0][1]]) - _JW_MARGIN) if scored else 0.0
+        found = process.extract(qkey, pool_keys, scorer=jw, limit=JW_PROBE, score_cutoff=cutoff)
+        if len(found) == JW_PROBE and found[-1][1] >= found[0][1] - _JW_MARGIN:
+            # more ties (the same key in several names, a name reached twice): all of them
+            found = process.extract(qkey, pool_keys, scorer=jw, score_cutoff=found[0][1] - _JW_MARGIN, limit=None)
+        if found:
+            best = found[0][1] - _JW_MARGIN
+            chosen = {n for _, n in scored}
+            for _, score, k in found:
+                if score < best:
+                    break
+                nid = pool_ids[k]
+                if nid not in chosen:
+                    chosen.add(nid)
+                    g = acc.get(nid, 0.0)
+                    t = totals[nid]
+                    scored.append((g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, nid))
     return scored
+
+
+def _window(lens: Sequence[int], size: int) -> tuple[int, int]:
+    """The slice of ``lens`` (sorted) within ``WINDOW`` of ``size``, narrowed
+    around ``size`` to at most ``MAX_WINDOW`` names (a common word of a large list)."""
+    a, b = bisect_left(lens, size - WINDOW), bisect_right(lens, size + WINDOW)
+    width = WINDOW
+    while b - a > MAX_WINDOW and width > 0:
+        width -= 1
+        a, b = bisect_left(lens, size - width), bisect_right(lens, size + width)
+    if b - a > MAX_WINDOW:
+        b = a + MAX_WINDOW
+    return a, b
+
+
+def _members(index: MatchIndex, big: tuple[int, ...]) -> frozenset[int]:
+    """The names holding any of the list words ``big`` (cached)."""
+    if len(big) == 1:
+        return _posting_set(index, big[0])
+    cache = index.__dict__.setdefault("_union_cache", {})
+    found = cache.get(big)
+    if found is None:
+        if len(cache) > _UNION_LIMIT:
+            cache.clear()
+        found = cache[big] = frozenset().union(*(_posting_set(index, t) for t in big))
+    return found
+
+
+def _intersection(index: MatchIndex, big: tuple[int, ...], big2: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The ``MAX_INTERSECTION`` names of least weight holding one of ``big`` and
+    one of ``big2``, lightest first, and their keys (cached)."""
+    cache = index.__dict__.setdefault("_pair_cache", {})
+    key = (big, big2)
+    found = cache.get(key)
+    if found is None:
+        totals = index.name_total
+        if big == big2:
+            # a query word repeated ("abdullah abdullah"): the names holding it twice
+            words = set(big)
+            tokens = index.name_tokens
+            both: Iterable[int] = [n for n in _members(index, big) if sum(t in words for t in tokens[n]) >= 2]
+        else:
+            both = _members(index, big) & _members(index, big2)
+        ids = tuple(sorted(sorted(both), key=totals.__getitem__)[:MAX_INTERSECTION])
+        if len(cache) > _PLAN_LIMIT:
+            cache.clear()
+        found = cache[key] = (ids, tuple(index.name_keys[n] for n in ids))
+    return found
+
+
+def _by_length(index: MatchIndex, tid: int) -> tuple[list[int], tuple[int, ...], tuple[str, ...]]:
+    """The names holding list word ``tid``, sorted by key length: (lengths, ids, keys) (cached)."""
+    cache = index.__dict__.setdefault("_length_cache", {})
+    found = cache.get(tid)
+    if found is None:
+        sizes = _key_sizes(index)
+        ids = sorted(index.postings[tid], key=sizes.__getitem__)
+        found = cache[tid] = (list(map(sizes.__getitem__, ids)), tuple(ids), tuple(map(index.name_keys.__getitem__, ids)))
+    return found
+
+
+def _key_sizes(index: MatchIndex) -> list[int]:
+    """The length of every name's key (built once)."""
+    found = index.__dict__.get("_size_cache")
+    if found is None:
+        found = index.__dict__["_size_cache"] = list(map(len, index.name_keys))
+    return found
+
+
+def _single_names(index: MatchIndex) -> dict[str, tuple[list[int], tuple[int, ...], tuple[str, ...]]]:
+    """One-word names by first letter, sorted by length: (lengths, ids, keys) (built once)."""
+    found = index.__dict__.get("_single_cache")
+    if found is None:
+        keys = index.name_keys
+        sizes = _key_sizes(index)
+        ones = [n for n, tokens in enumerate(index.name_tokens) if len(tokens) == 1]
+        ones.sort(key=sizes.__getitem__)
+        ones.sort(key=lambda n: keys[n][:1])  # stable: by first letter, then length
+        found = {}
+        for first, group in groupby(ones, key=lambda n: keys[n][:1]):
+            ids = tuple(group)
+            found[first] = (list(map(sizes.__getitem__, ids)), ids, tuple(map(keys.__getitem__, ids)))
+        index.__dict__["_single_cache"] = found
+    return found
