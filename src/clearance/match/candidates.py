@@ -274,7 +274,7 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
             pool_keys += map(index.name_keys.__getitem__, acc)
     if len(strong) == 1:
         # the only strong word may be misspelt beyond finding: its weak words lead too
-        unfetched.extend(t for w in weak_words if (t := vocab.get(w)) is not None)
+        unfetched.extend([t for w in weak_words if (t := vocab.get(w)) is not None])
     # the names Jaro-Winkler looks at: everything fetched, and more
     qkey = form.key
     keys = index.name_keys
