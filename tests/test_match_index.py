@@ -139,3 +139,21 @@ def test_candidates_keep_jaro_winkler_first_on_generated_variants(index):
         found = {small.name_entity[m] for form in analyze(query) for _, m in candidates(small, form, CANDIDATES, ROUGH_MIN)}
         assert small.name_entity[nid] in found, query
     assert checked > 300
+
+
+def test_pickled_index_leaves_the_query_caches_behind():
+    import pickle
+
+    from clearance.match.matcher import Matcher
+    from clearance.model import Entity
+
+    entity = Entity(id="e1", schema="Company")
+    entity.add("name", "Hangzhou Hikvision Digital Technology Co., Ltd.")
+    index = MatchIndex.build([("test", entity)])
+    before = len(pickle.dumps(index))
+    assert Matcher(index).match("Hikvision")
+    assert any(k.startswith("_") for k in index.__dict__)  # matching filled its caches
+    copy = pickle.loads(pickle.dumps(index))
+    assert len(pickle.dumps(index)) == before
+    assert not any(k.startswith("_") for k in copy.__dict__)
+    assert Matcher(copy).match("Hikvision")[0]["entity_id"] == "e1"

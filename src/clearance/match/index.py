@@ -210,6 +210,10 @@ class MatchIndex:
         index.identifiers = {k: tuple(v) for k, v in identifiers.items()}
         return index
 
+    def __getstate__(self) -> dict:
+        """Pickle without the caches that matching keeps in ``__dict__`` (``_token_cache`` ...)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
     # -- facts ----------------------------------------------------------------
 
     def __len__(self) -> int:
