@@ -298,12 +298,12 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
     iq = 1.0 / q_total
     # rough score: the shared weight (at most the name's) over the query's, less for a longer name
     floor = minimum * q_total  # rough >= minimum needs shared >= minimum * query
-    scored = [(g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, n) for n, g in acc.items() if g >= floor for t in (totals[n],)]
+    scored = _rough(acc, totals, iq, floor)
     if len(scored) < KEEP < len(acc):
         half = floor / 2
-        everything = [(g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, n) for n, g in acc.items() if g >= half for t in (totals[n],)]
+        everything = _rough(acc, totals, iq, half)
         if len(everything) < KEEP:
-            everything = [(g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, n) for n, g in acc.items() for t in (totals[n],)]
+            everything = _rough(acc, totals, iq, float("-inf"))
         scored = heapq.nlargest(KEEP, everything)
     if len(scored) > limit:
         scored = heapq.nlargest(limit, scored)
@@ -327,10 +327,20 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
                 nid = pool_ids[k]
                 if nid not in chosen:
                     chosen.add(nid)
-                    g = acc.get(nid, 0.0)
-                    t = totals[nid]
-                    scored.append((g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, nid))
+                    scored += _rough({nid: acc.get(nid, 0.0)}, totals, iq, float("-inf"))
     return scored
+
+
+def _rough(acc: dict[int, float], totals, iq: float, floor: float) -> list[tuple[float, int]]:
+    """(rough score, name id) of the names in ``acc`` (name id -> shared weight) sharing at
+    least ``floor``: the shared weight (at most the name's) over the query's (``iq`` is its
+    inverse), less for a longer name."""
+    out = []
+    for nid, g in acc.items():
+        if g >= floor:
+            t = totals[nid]
+            out.append((g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, nid))
+    return out
 
 
 def _window(lens: Sequence[int], size: int) -> tuple[int, int]:
