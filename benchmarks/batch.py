@@ -29,7 +29,6 @@ import csv
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -237,53 +236,13 @@ def bench_spark(home: Path, src: Path, rows: int, out: Path) -> dict:
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds, 1), "session_start_s": round(startup, 2)}
 
 
-def bench_monitor(home: Path, base: Path, rows: int, planted: list[str]) -> dict:
-    """Portfolio screened at SDN 2019-01; then SDN 2021-07: incremental run vs full re-screen."""
-    from clearance.screen import monitor
-    from clearance.store import diff, open_store
-    from clearance.store import runs as r
+def bench_monitor(rows: int) -> dict:
+    """Portfolio screened at SDN 2019-01; then SDN 2021-07: monitor run vs full re-screen
+    (benchmarks/monitor.py, one run of each here)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.monitor import run
 
-    work = base / "monitor-home"
-    work.mkdir()
-    shutil.copy2(home / "clearance.db", work / "clearance.db")
-    shutil.copytree(home / "cache", work / "cache")
-    os.environ["CLEARANCE_HOME"] = str(work)
-    store = open_store(initialise=False)
-    change = diff(store, "us-ofac-sdn", 1, 2)
-    old = {e.id: e.caption for e in store.entities(store.snapshot("us-ofac-sdn", 1))}
-    new = {e.id: e.caption for e in store.entities(store.snapshot("us-ofac-sdn", 2))}
-    rng = random.Random(11)
-    extra = [new[i] for i in rng.sample(change.added, 100)] + [old[i] for i in rng.sample(change.removed, 50)]
-    src = base / "portfolio.csv"
-    write_input(src, rows - len(extra), planted)
-    with src.open("a", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        for k, name in enumerate(extra):
-            writer.writerow([f"X{k:05d}", name, "", ""])
-    store.activate("us-ofac-sdn", 1)
-    from clearance.screen.check import Screener
-
-    Screener(store=store).index  # cache the 2019-01 index
-    monitor.add_portfolio(store, src, "incremental")
-    monitor.add_portfolio(store, src, "full")
-    store.activate("us-ofac-sdn", 2)
-    Screener(store=store).index  # cache the 2021-07 index: both runs below load it
-    t0 = time.perf_counter()
-    inc = monitor.run_portfolio(store, "incremental")
-    t_inc = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    full = monitor.run_portfolio(store, "full", full=True)
-    t_full = time.perf_counter() - t0
-
-    def keys(pid):
-        return sorted((a["row_index"], a["entity_id"], a["hit_status"], a["score"]) for a in r.open_alerts(store, pid))
-
-    same = keys(inc.portfolio_id) == keys(full.portfolio_id)
-    return {
-        "rows": rows, "incremental_s": round(t_inc, 2), "full_s": round(t_full, 2), "speedup": round(t_full / t_inc, 1),
-        "alerts_identical": same, "open_alerts": inc.open, "new": inc.new, "changed": inc.changed, "resolved": inc.resolved,
-        "rows_rescreened": inc.rescreened, "stages": inc.stages, "list_changes": inc.list_changes,
-    }
+    return run(rows=rows, repeat=1)
 
 
 def main() -> None:
@@ -321,7 +280,7 @@ def main() -> None:
             results["spark"] = bench_spark(home, src, n, base / "spark.parquet")
             print("spark:", json.dumps(results["spark"]), flush=True)
         if "monitor" not in args.skip:
-            results["monitor"] = bench_monitor(home, base, args.monitor_rows, planted)
+            results["monitor"] = bench_monitor(args.monitor_rows)
             print("monitor:", json.dumps({k: v for k, v in results["monitor"].items() if k != "stages"}), flush=True)
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
