@@ -23,7 +23,6 @@ one-word query, the one-word names of about its length with its first letter.
 
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_left, bisect_right
 from itertools import chain, groupby
 from operator import itemgetter
@@ -304,9 +303,9 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
         everything = _rough(acc, totals, iq, half)
         if len(everything) < KEEP:
             everything = _rough(acc, totals, iq, float("-inf"))
-        scored = heapq.nlargest(KEEP, everything)
+        scored = sorted(everything, reverse=True)[:KEEP]  # = heapq.nlargest, faster at these sizes
     if len(scored) > limit:
-        scored = heapq.nlargest(limit, scored)
+        scored = sorted(scored, reverse=True)[:limit]
     else:
         scored.sort(reverse=True)
     if len(pool_ids) > len(scored):
