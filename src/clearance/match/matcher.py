@@ -24,7 +24,7 @@ NOT_WORTH = 0.3
 #: Names of one entity scored per query reading (its best by rough score).
 PER_ENTITY = 2
 #: Names whose name-level results a matcher keeps (cleared when full).
-NAME_CACHE = 50_000
+NAME_CACHE = 20_000
 #: Most that country and birth-date evidence can add: name scores further
 #: below the review threshold than this are not worth deciding.
 MAX_BONUS = 0.08

@@ -65,7 +65,7 @@ def token_sim(a: str, b: str) -> float:
     found = _SIM_CACHE.get(key)
     if found is not None:
         return found
-    if len(_SIM_CACHE) > 500_000:
+    if len(_SIM_CACHE) > 100_000:
         _SIM_CACHE.clear()
     found = _SIM_CACHE[key] = _token_sim(a, b, la, lb)
     return found
