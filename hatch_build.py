@@ -10,7 +10,7 @@ changed (it then imports the Python source and warns).
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -21,25 +21,26 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 PACKAGE = ("clearance", "match")
 
 
-def source_digest(directory: Path, name: str) -> str:
-    digest = hashlib.sha256()
-    for suffix in (".py", ".pxd"):
-        path = directory / f"{name}{suffix}"
-        if path.exists():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+def _compiled_module(package_dir: Path):
+    """``clearance/match/compiled.py`` loaded on its own (standard library only): its
+    module list and source digest are the ones the guard checks at import."""
+    spec = importlib.util.spec_from_file_location("_clearance_compiled", package_dir / "compiled.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def compile_modules(root: Path) -> list[Path]:
-    """Compile, in place under ``src``, every matcher module that has a ``.pxd``
-    (listed, dependencies first, in ``clearance.match.compiled.MODULES``); returns the extension files."""
+    """Compile, in place under ``src``, the matcher modules of
+    ``clearance.match.compiled.MODULES`` that have a ``.pxd``; returns the extension files."""
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
     src = root / "src"
     package_dir = src.joinpath(*PACKAGE)
-    names = sorted(p.stem for p in package_dir.glob("*.pxd"))
+    compiled = _compiled_module(package_dir)
+    names = [n for n in compiled.MODULES if (package_dir / f"{n}.pxd").exists()]
     extensions = [Extension(".".join((*PACKAGE, n)), [str(package_dir / f"{n}.py")]) for n in names]
     modules = cythonize(
         extensions,
@@ -54,7 +55,7 @@ def compile_modules(root: Path) -> list[Path]:
     command.ensure_finalized()
     command.run()
     built = [Path(command.get_ext_fullpath(ext.name)) for ext in modules]
-    manifest = {n: source_digest(package_dir, n) for n in names}
+    manifest = {n: compiled.source_digest(package_dir, n) for n in names}
     (package_dir / "_compiled.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return built
 

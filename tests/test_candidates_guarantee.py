@@ -68,17 +68,9 @@ def assert_kept(index: MatchIndex, query: str, expected: str) -> None:
 
 @pytest.fixture(scope="module")
 def bundled() -> MatchIndex:
-    from clearance.data import bundled_captures
-    from clearance.sources import OFFICIAL_SOURCES, format_for
+    from tests.fixtures.bundled_lists import latest_official_items
 
-    latest = {}
-    for _, source, folder in bundled_captures():
-        if source in OFFICIAL_SOURCES:
-            latest[source] = folder
-    items = []
-    for source, folder in sorted(latest.items()):
-        items.extend((source, e) for e in format_for(source, folder).parse(folder, source))
-    return MatchIndex.build(items)
+    return MatchIndex.build(latest_official_items())
 
 
 def test_no_jaro_winkler_first_entity_lost_on_generated_variants(bundled):

@@ -8,24 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from clearance.data import bundled_captures
 from clearance.match.index import MatchIndex
 from clearance.screen import Screener
-from clearance.sources import OFFICIAL_SOURCES, format_for
+from tests.fixtures.bundled_lists import latest_official_items
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    latest = {}
-    for _, source, folder in bundled_captures():
-        if source in OFFICIAL_SOURCES:
-            latest[source] = folder
-    items = []
-    for source, folder in sorted(latest.items()):
-        items.extend((source, e) for e in format_for(source, folder).parse(folder, source))
-    return items
+    return latest_official_items()
 
 
 @pytest.fixture(scope="module")

@@ -12,28 +12,14 @@ import pytest
 pytest.importorskip("argon2", reason="argon2-cffi is not installed")
 from sqlalchemy import select
 
-from clearance.cases import audit, ensure_tables, review, screening, users
+from clearance.cases import audit, review, screening, users
 from clearance.cases.tables import reviews
 from clearance.cases.users import Principal
 from clearance.screen import Screener
 from clearance.store import runs as r
 from clearance.store import schema as t
 
-V1 = "id,name,aliases,country,schema\nzorb-1,Zorblax Heavy Industries,Zorblax HI,KP,Company\nquon-1,Quonset Dynamics Trading,,IR,Company\n"
-V2 = "id,name,aliases,country,schema\nzorb-1,Zorblax Heavy Industries,Zorblax HI;Zorblax Group,KP,Company\nquon-1,Quonset Dynamics Trading,,IR,Company\n"
-
-
-@pytest.fixture
-def store(db_url, tmp_path):
-    from clearance.store import open_store
-
-    s = open_store(initialise=False)
-    ensure_tables(s.engine)
-    path = tmp_path / "acme-v1.csv"
-    path.write_text(V1)
-    s.import_files(path, "acme-blocklist", captured="2026-01")
-    yield s
-    s.engine.dispose()
+from tests.fixtures.acme_lists import V1, V2, store  # noqa: E402,F401  (store: the fixture)
 
 
 def reviewer(store) -> Principal:

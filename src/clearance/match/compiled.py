@@ -26,10 +26,13 @@ HERE = Path(__file__).resolve().parent
 _STATE: dict[str, str] = {}
 
 
-def _digest(name: str) -> str:
+def source_digest(directory: Path, name: str) -> str:
+    """Digest of a module's ``.py`` and ``.pxd`` (recorded by the build, checked here).
+
+    Only the standard library: ``hatch_build.py`` loads this file on its own."""
     digest = hashlib.sha256()
     for suffix in (".py", ".pxd"):
-        path = HERE / f"{name}{suffix}"
+        path = directory / f"{name}{suffix}"
         if path.exists():
             digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -64,7 +67,7 @@ def guard() -> None:
         if _extension(name) is None:
             _STATE[name] = "python"
             continue
-        if pure or manifest.get(name) != _digest(name):
+        if pure or manifest.get(name) != source_digest(HERE, name):
             if not pure:
                 stale.append(name)
             _import_source(name)
