@@ -245,6 +245,26 @@ def bench_monitor(rows: int) -> dict:
     return run(rows=rows, repeat=1)
 
 
+def render(results: dict) -> list[str]:
+    """One Markdown bullet per measured part (also used by benchmarks/report.py)."""
+    lines: list[str] = []
+    if "local" in results:
+        x = results["local"]
+        lines.append(f"- local engine: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** on {x['workers']} workers ({x['distinct_queries']:,} distinct queries); peak RSS {x['peak_rss_tree_mb']} MB (process tree), {x['peak_rss_one_process_mb']} MB (largest process)")
+        if "cache_hit_rate" in x:
+            lines.append(f"  - {x.get('cpu_s', '?')} CPU-s in the process tree; per-run cache: {x['reused']:,} of {x['rows']:,} rows answered by an identical earlier query (**{100 * x['cache_hit_rate']:.1f}% hit rate**), {x['screened']:,} queries screened; {x['screening_rows_per_s']:,} rows/s over the screening loop alone (without start-up)")
+    if "ceiling" in results:
+        x = results["ceiling"]
+        lines.append(f"- pipeline ceiling (each query screened by a trivial stand-in; read -> map -> IPC -> ownership -> serialise -> write): {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** ({x.get('screening_rows_per_s') or '?':,} rows/s over the screening loop), {x.get('cpu_s', '?')} CPU-s")
+    if "spark" in results:
+        x = results["spark"]
+        lines.append(f"- Spark local[2]: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** (+{x['session_start_s']}s session start)")
+    if "monitor" in results:
+        x = results["monitor"]
+        lines.append(f"- monitor run after SDN 2019-01 -> 2021-07, {x['rows']:,}-row portfolio: {x['incremental_s']}s vs full re-screen {x['full_s']}s = **{x['speedup']}x**; alerts identical: {x['alerts_identical']} ({x['open_alerts']} open: {x['new']} new, {x['changed']} changed, {x['resolved']} resolved; {x['rows_rescreened']} rows re-screened)")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -286,20 +306,7 @@ def main() -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "batch.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = ["# Batch screening benchmark", "", f"Machine: {results['machine']['cores']} cores, Python {results['machine']['python']}.", ""]
-    if "local" in results:
-        x = results["local"]
-        lines.append(f"- local engine: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** on {x['workers']} workers ({x['distinct_queries']:,} distinct queries); peak RSS {x['peak_rss_tree_mb']} MB (process tree), {x['peak_rss_one_process_mb']} MB (largest process)")
-        if "cache_hit_rate" in x:
-            lines.append(f"  - {x.get('cpu_s', '?')} CPU-s in the process tree; per-run cache: {x['reused']:,} of {x['rows']:,} rows answered by an identical earlier query (**{100 * x['cache_hit_rate']:.1f}% hit rate**), {x['screened']:,} queries screened; {x['screening_rows_per_s']:,} rows/s over the screening loop alone (without start-up)")
-    if "ceiling" in results:
-        x = results["ceiling"]
-        lines.append(f"- pipeline ceiling (each query screened by a trivial stand-in; read -> map -> IPC -> ownership -> serialise -> write): {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** ({x.get('screening_rows_per_s') or '?':,} rows/s over the screening loop), {x.get('cpu_s', '?')} CPU-s")
-    if "spark" in results:
-        x = results["spark"]
-        lines.append(f"- Spark local[2]: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** (+{x['session_start_s']}s session start)")
-    if "monitor" in results:
-        x = results["monitor"]
-        lines.append(f"- monitor run after SDN 2019-01 -> 2021-07, {x['rows']:,}-row portfolio: {x['incremental_s']}s vs full re-screen {x['full_s']}s = **{x['speedup']}x**; alerts identical: {x['alerts_identical']} ({x['open_alerts']} open: {x['new']} new, {x['changed']} changed, {x['resolved']} resolved; {x['rows_rescreened']} rows re-screened)")
+    lines += render(results)
     if not args.no_write:
         (RESULTS / "batch.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -213,17 +213,10 @@ def section_batch(d: dict) -> list[str]:
     b = d.get("batch")
     if not b:
         return []
-    out = ["## Batch screening and monitoring (`benchmarks/batch.py`)", ""]
-    if "local" in b:
-        x = b["local"]
-        out.append(f"- local engine: {num(x['rows'])} rows in {x['seconds']} s = **{num(x['rows_per_s'])} rows/s** on {x['workers']} workers ({num(x.get('distinct_queries'))} distinct queries); peak RSS {x['peak_rss_tree_mb']} MB (process tree)")
-    if "spark" in b:
-        x = b["spark"]
-        out.append(f"- Spark local: {num(x['rows'])} rows in {x['seconds']} s = {num(x['rows_per_s'])} rows/s (+{x.get('session_start_s')} s session start)")
-    if "monitor" in b:
-        x = b["monitor"]
-        out.append(f"- monitor run after a list update, {num(x['rows'])}-row portfolio: {x['incremental_s']} s vs full re-screen {x['full_s']} s = **{x['speedup']}x**; alerts identical: {x['alerts_identical']}")
-    return out + [""]
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.batch import render
+
+    return ["## Batch screening and monitoring (`benchmarks/batch.py`)", ""] + render(b) + [""]
 
 
 def section_ownership(d: dict) -> list[str]:

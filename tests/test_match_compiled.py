@@ -37,9 +37,9 @@ print(json.dumps({"status": status(), "hits": out}))
 """
 
 
-def _run(env_extra: dict[str, str], path: Path = SRC) -> dict:
+def _run(env_extra: dict[str, str]) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "CLEARANCE_PURE_PYTHON"}
-    env.update(PYTHONPATH=str(path), **env_extra)
+    env.update(PYTHONPATH=str(SRC), **env_extra)
     done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(QUERIES)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)

@@ -326,20 +326,25 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
                 nid = pool_ids[k]
                 if nid not in chosen:
                     chosen.add(nid)
-                    scored += _rough({nid: acc.get(nid, 0.0)}, totals, iq, float("-inf"))
+                    scored.append((_rough_score(acc.get(nid, 0.0), totals[nid], iq), nid))
     return scored
 
 
 def _rough(acc: dict[int, float], totals, iq: float, floor: float) -> list[tuple[float, int]]:
-    """(rough score, name id) of the names in ``acc`` (name id -> shared weight) sharing at
-    least ``floor``: the shared weight (at most the name's) over the query's (``iq`` is its
-    inverse), less for a longer name."""
+    """(rough score, name id) of the names in ``acc`` (name id -> shared weight) sharing at least ``floor``."""
     out = []
     for nid, g in acc.items():
         if g >= floor:
-            t = totals[nid]
-            out.append((g * iq * (0.55 + 0.45 * g / t) if g < t else t * iq, nid))
+            out.append((_rough_score(g, totals[nid], iq), nid))
     return out
+
+
+def _rough_score(shared: float, total: float, iq: float) -> float:
+    """The shared weight (at most the name's ``total``) over the query's (``iq`` is its
+    inverse), less for a longer name."""
+    if shared < total:
+        return shared * iq * (0.55 + 0.45 * shared / total)
+    return total * iq
 
 
 def _window(lens: Sequence[int], size: int) -> tuple[int, int]:
