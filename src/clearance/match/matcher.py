@@ -49,16 +49,6 @@ class Thresholds:
         return "clear"
 
 
-@dataclass(slots=True)
-class _Best:
-    score: float
-    name_score: float
-    nid: int
-    form_key: str
-    detail: object
-    factor: float
-
-
 def _best_names(index: MatchIndex, forms: tuple[NameForm, ...], sources: set[str] | None, schema: str | None) -> dict[int, tuple[float, int, NameForm]]:
     """Entity number -> (name score, name id, query form) of its best-scoring name."""
     entities = index.entities
@@ -117,13 +107,13 @@ class Matcher:
         index = self.index
         entities = index.entities
         query_countries = {c for c in (country_code(v) for v in countries) if c}
-        key = (name, schema, frozenset(sources) if sources is not None else None)
-        best = self._names.get(key)
+        name_key = (name, schema, frozenset(sources) if sources is not None else None)
+        best = self._names.get(name_key)
         if best is None:
             best = _best_names(index, analyze(name) if name else (), sources, schema)
             if len(self._names) >= NAME_CACHE:
                 self._names.clear()
-            self._names[key] = best
+            self._names[name_key] = best
         id_hits: dict[int, list[str]] = {}
         for kind, value in identifiers:
             key = normalize_identifier(value)
