@@ -131,25 +131,21 @@ class Matcher:
             if found is not None and found[0] < floor and ent_no not in id_hits:
                 continue
             info = entities[ent_no]
-            hit = self._decide(info, found, id_hits.get(ent_no), name, query_countries, birth_date, schema)
-            if hit is not None and (include_clear or hit["status"] != "clear"):
+            hit = self._decide(info, found, id_hits.get(ent_no), name, query_countries, birth_date, schema, include_clear)
+            if hit is not None:
                 hits.append(hit)
         hits.sort(key=lambda h: (-h["score"], h["entity_id"]))
         return hits[: self.max_hits]
 
-    def _decide(self, info: EntityInfo, found, id_hit, query_name, countries, birth_date, schema):
+    def _decide(self, info: EntityInfo, found, id_hit, query_name, countries, birth_date, schema, include_clear=True):
+        """The hit for one entity, or None when it is clear and clear hits are not wanted
+        (decided before the explanation is built: most candidates end clear)."""
         index = self.index
         features: dict[str, float] = {}
         notes: list[str] = []
         score = 0.0
-        detail = None
-        factor = 1.0
         if found is not None:
-            score, nid, form = found
-            factor = _PROP_FACTOR[index.name_prop[nid]]
-            person = info.schema == "Person" or schema == "Person"
-            q_weights = [index.token_weight(t) for t in form.tokens]
-            detail = compare(form.tokens, q_weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, True)
+            score = found[0]
             features["name"] = score
         if id_hit:
             lifted = 1.0 if found is None or not query_name else max(IDENTIFIER_SCORE, score)
@@ -169,8 +165,16 @@ class Matcher:
             score += sum(v for k, v in features.items() if k != "name")
         score = max(0.0, min(1.0, score))
         status = self.thresholds.status(score)
+        if status == "clear" and not include_clear:
+            return None
+        detail = None
+        factor = 1.0
         if found is not None:
-            nid = found[1]
+            nid, form = found[1], found[2]
+            factor = _PROP_FACTOR[index.name_prop[nid]]
+            person = info.schema == "Person" or schema == "Person"
+            q_weights = [index.token_weight(t) for t in form.tokens]
+            detail = compare(form.tokens, q_weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, True)
             matched = index.name_text[nid]
             matched_form = " ".join(index.name_strs[nid])
             prop = PROP_NAMES[index.name_prop[nid]]
