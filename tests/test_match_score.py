@@ -141,3 +141,74 @@ def test_a_single_letter_cannot_identify_a_name_however_rare():
     assert score("b r c", "b r c", qw=[9.0] * 3, lw=[9.0] * 3).score > 0.9
     # and an initial still helps a person's name
     assert score("j smith", "john smith", qw=[4.0, 9.0], lw=[4.0, 9.0], person=True).score > 0.7
+
+
+def test_typo_pairs_go_most_similar_first_then_later_tokens_first():
+    # one list token, two query tokens a typo from it: the closer one takes it
+    detail = compare(("abdulhay", "abdulhxy"), [8.0, 8.0], ("abdulhai",), [8.0], [False])
+    assert detail.pairs == [("abdulhay", "abdulhai", 0.875)]
+    assert detail.unmatched_query == ["abdulhxy"]
+    # equally close: the later query token takes it
+    detail = compare(("bankx", "banky"), [8.0, 8.0], ("bankz",), [8.0], [False])
+    assert detail.pairs == [("banky", "bankz", 0.8)]
+    assert detail.unmatched_query == ["bankx"]
+
+
+def _random_token(rng, alphabet, size):
+    return "".join(rng.choice(alphabet) for _ in range(size))
+
+
+def _edited(rng, token, alphabet):
+    """The token after a few random edits (so that many pairs are a typo apart)."""
+    chars = list(token)
+    for _ in range(rng.randint(1, 4)):
+        op, at = rng.randrange(4), rng.randrange(len(chars) + 1)
+        if op == 0:
+            chars.insert(at, rng.choice(alphabet))
+        elif chars and op == 1:
+            del chars[min(at, len(chars) - 1)]
+        elif chars and op == 2:
+            chars[min(at, len(chars) - 1)] = rng.choice(alphabet)
+        elif len(chars) > 1:
+            at = min(at, len(chars) - 2)
+            chars[at], chars[at + 1] = chars[at + 1], chars[at]
+    return "".join(chars) or token
+
+
+def test_cheap_pair_tests_never_hide_a_typo_or_compound():
+    # compare() rules most pairs out by lengths and letter sets before token_sim: it must
+    # find every pair token_sim accepts, letters or not, ASCII or not
+    import random
+
+    rng = random.Random(5)
+    alphabet = "abcdefghijklmnopqrstuvwxyzéßжд中1-"
+    for _ in range(4000):
+        a = _random_token(rng, alphabet[: rng.choice((6, 26, len(alphabet)))], rng.randint(1, 15))
+        b = _edited(rng, a, alphabet) if rng.random() < 0.8 else _random_token(rng, alphabet, rng.randint(1, 15))
+        if a == b:
+            continue
+        sim = token_sim(a, b)
+        detail = compare((a,), [8.0], (b,), [8.0], [False])
+        assert detail.pairs == ([(a, b, round(sim, 3))] if sim else []), (a, b)
+        # the same pair as a compound: a written in two parts on the query side, then on the list side
+        cut = rng.randint(1, len(a) - 1) if len(a) > 1 else 0
+        if cut and token_sim(a[:cut], b) == 0 and token_sim(a[cut:], b) == 0:
+            joined = token_sim(a, b) if a != b else 1.0
+            detail = compare((a[:cut], a[cut:]), [8.0, 8.0], (b,), [8.0], [False])
+            assert detail.pairs == ([(f"{a[:cut]} {a[cut:]}", b, round(joined, 3))] if joined else []), (a, b, cut)
+            detail = compare((b,), [8.0], (a[:cut], a[cut:]), [8.0, 8.0], [False, False])
+            assert detail.pairs == ([(b, f"{a[:cut]} {a[cut:]}", round(joined, 3))] if joined else []), (a, b, cut)
+
+
+def test_names_longer_than_the_fixed_buffers():
+    # normalize caps names at 24 tokens; compare() still scores longer ones (in lists)
+    words = tuple(f"{w}{'abcdefghijklmnopqrstuvwxyz'[i % 26]}" for i, w in enumerate(["alpha", "bravo", "delta"] * 10))
+    assert len(words) == 30
+    reordered = tuple(reversed(words))
+    assert score(" ".join(words), " ".join(reordered)).score == 1.0
+    typo = (words[0][:2] + words[0][3:],) + words[1:]
+    detail = compare(typo, [8.0] * 30, words + ("extra",), [8.0] * 31, [False] * 31)
+    assert 0.8 < detail.score < 1.0
+    assert (typo[0], words[0], round(token_sim(typo[0], words[0]), 3)) in detail.pairs
+    assert detail.unmatched_list == ["extra"] and detail.unmatched_query == []
+    assert compare(typo, [8.0] * 30, words + ("extra",), [8.0] * 31, [False] * 31, explain=False) == detail.score

@@ -41,6 +41,10 @@ INFO_FULL = 8.0
 LETTER_INFO = 2.5
 #: Similarity of an initial to a full given name.
 INITIAL_SIM = 0.6
+# Copies that compare() reads, C doubles once compiled (score.pxd); the names above stay
+# module attributes (monitor_filter and monitor_links read them).
+_A_ORG, _A_PERSON, _A_DISTINCT, _DISTINCT_FROM, _DISTINCT_FULL = A_ORG, A_PERSON, A_DISTINCT, DISTINCT_FROM, DISTINCT_FULL
+_INFO_NONE, _INFO_FULL, _LETTER_INFO, _INITIAL_SIM = INFO_NONE, INFO_FULL, LETTER_INFO, INITIAL_SIM
 
 
 def allowed_edits(length: int) -> int:
@@ -82,6 +86,56 @@ def _token_sim(a: str, b: str, la: int, lb: int) -> float:
     return 1.0 - distance / longest
 
 
+# Cheap tests that rule most token pairs out before token_sim (a dictionary look-up per
+# pair, or an edit distance), giving the same answers: compare() meets many pairs of
+# unequal tokens and few of them are a typo apart.
+
+#: In a token's letter set: the token has a character that is not a letter (token_sim is 0).
+_NOT_LETTERS = 1 << 30
+
+
+def _typo_edits(la: int, lb: int) -> int:
+    """Edits token_sim tolerates between unequal tokens of these lengths; -1 if the lengths
+    alone rule a typo out."""
+    if la < 4 or lb < 4:
+        return -1
+    allowed = allowed_edits(la if la > lb else lb)
+    if la - lb > allowed or lb - la > allowed:
+        return -1
+    return allowed
+
+
+def _letters(token: str) -> int:
+    """The token's letters as a bit set (character codes folded onto 30 bits, distinct for
+    a-z), or'ed with _NOT_LETTERS if it has another character."""
+    bits = 0
+    for ch in token:
+        if "a" <= ch <= "z" or ch.isalpha():
+            bits |= 1 << (ord(ch) % 30)
+        else:
+            bits |= _NOT_LETTERS
+    return bits
+
+
+def _too_far(a_letters: int, b_letters: int, allowed: int) -> bool:
+    """Do the tokens' letter sets rule out a typo within ``allowed`` edits?  Each letter
+    of one token missing from the other takes an edit to remove (an edit removes at most
+    one character and inserts at most one), so sets that differ by more than ``allowed``
+    letters either way are further apart (folding codes can only hide differences)."""
+    if (a_letters | b_letters) & _NOT_LETTERS:
+        return True
+    return _bit_count(a_letters & ~b_letters) > allowed or _bit_count(b_letters & ~a_letters) > allowed
+
+
+def _bit_count(bits: int) -> int:
+    """int.bit_count(), written as a loop that compiles to C (few bits are ever set)."""
+    count = 0
+    while bits:
+        bits &= bits - 1
+        count += 1
+    return count
+
+
 @dataclass(slots=True)
 class NameScore:
     score: float
@@ -104,69 +158,76 @@ def compare(
 ) -> NameScore | float:
     """Name similarity; with ``explain=False`` just the score (the hot path)."""
     nq, nl = len(q_tokens), len(l_tokens)
-    q_sim = [0.0] * nq
-    l_sim = [0.0] * nl
-    q_w = list(q_weights)
+    if nq <= 24 and nl <= 24:
+        # Fixed-size buffers: C arrays on the stack once compiled (score.pxd).  Names have
+        # at most 24 tokens (normalize.MAX_TOKENS); longer ones are scored in lists.
+        q_sim = [0.0] * 24
+        l_sim = [0.0] * 24
+        q_w = [0.0] * 24
+        return _compare(q_tokens, q_weights, l_tokens, l_weights, l_weak, person, explain, q_sim, l_sim, q_w)
+    return _compare(q_tokens, q_weights, l_tokens, l_weights, l_weak, person, explain, [0.0] * nq, [0.0] * nl, [0.0] * nq)
+
+
+def _compare(q_tokens, q_weights, l_tokens, l_weights, l_weak, person, explain, q_sim, l_sim, q_w):
+    """compare() given buffers for the similarity each query and list token found (0 for
+    none yet) and the query tokens' weights (lowered to the list token's when a typo or an
+    initial pairs them)."""
+    nq, nl = len(q_tokens), len(l_tokens)
+    for i in range(nq):
+        q_w[i] = q_weights[i]
     pairs: list[tuple[str, str, float]] | None = [] if explain else None
     # 1. exact
-    open_q = []
+    open_q = nq
     for i in range(nq):
         token = q_tokens[i]
+        size = len(token)
         for j in range(nl):
-            if l_tokens[j] == token and not l_sim[j]:
+            if l_sim[j]:
+                continue
+            b = l_tokens[j]
+            if len(b) == size and b == token:  # lengths first: cheaper when compiled
                 q_sim[i] = l_sim[j] = 1.0
+                open_q -= 1
                 if pairs is not None:
                     pairs.append((token, token, 1.0))
                 break
-        else:
-            open_q.append(i)
-    if open_q:
-        open_l = [j for j in range(nl) if not l_sim[j]]
-        # 2. typos
-        if open_l:
-            found = []
-            for i in open_q:
-                a = q_tokens[i]
-                if len(a) < 4:
+    open_l = nl - (nq - open_q)
+    # 2. typos
+    if open_q and open_l:
+        paired = _typos(q_tokens, l_tokens, l_weights, q_sim, l_sim, q_w, pairs)
+        open_q -= paired
+        open_l -= paired
+    # 3. compounds: two adjacent tokens on one side written as one on the other
+    if open_q and open_l and (open_q > 1 or open_l > 1):
+        paired = _compounds(q_tokens, q_sim, l_tokens, l_sim, pairs, False)
+        open_q -= 2 * paired
+        open_l -= paired
+        paired = _compounds(l_tokens, l_sim, q_tokens, q_sim, pairs, True)
+        open_q -= paired
+        open_l -= 2 * paired
+    # 4. initials (people)
+    if person and open_q and open_l:
+        for i in range(nq):
+            if q_sim[i]:
+                continue
+            a = q_tokens[i]
+            for j in range(nl):
+                if l_sim[j]:
                     continue
-                for j in open_l:
-                    sim = token_sim(a, l_tokens[j])
-                    if sim:
-                        found.append((sim, i, j))
-            if found:
-                found.sort(reverse=True)
-                for sim, i, j in found:
-                    if not q_sim[i] and not l_sim[j]:
-                        q_sim[i] = l_sim[j] = sim
-                        if q_w[i] > l_weights[j]:
-                            q_w[i] = l_weights[j]
-                        if pairs is not None:
-                            pairs.append((q_tokens[i], l_tokens[j], round(sim, 3)))
-                open_q = [i for i in open_q if not q_sim[i]]
-                open_l = [j for j in open_l if not l_sim[j]]
-        # 3. compounds: two adjacent tokens on one side written as one on the other
-        if open_q and open_l and (len(open_q) > 1 or len(open_l) > 1):
-            _compounds(q_tokens, open_q, q_sim, l_tokens, open_l, l_sim, pairs, False)
-            _compounds(l_tokens, open_l, l_sim, q_tokens, open_q, q_sim, pairs, True)
-            open_q = [i for i in open_q if not q_sim[i]]
-            open_l = [j for j in open_l if not l_sim[j]]
-        # 4. initials (people)
-        if person and open_q and open_l:
-            for i in open_q:
-                for j in open_l:
-                    a, b = q_tokens[i], l_tokens[j]
-                    if l_sim[j] or q_sim[i]:
-                        continue
-                    if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
-                        q_sim[i] = l_sim[j] = INITIAL_SIM
-                        q_w[i] = min(q_w[i], l_weights[j])
-                        if pairs is not None:
-                            pairs.append((a, b, INITIAL_SIM))
+                b = l_tokens[j]
+                if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+                    q_sim[i] = l_sim[j] = _INITIAL_SIM
+                    if q_w[i] > l_weights[j]:
+                        q_w[i] = l_weights[j]
+                    if pairs is not None:
+                        pairs.append((a, b, _INITIAL_SIM))
+                    break
     q_total = 0.0
     q_got = 0.0
-    for w, sim in zip(q_w, q_sim):
+    for i in range(nq):
+        w = q_w[i]
         q_total += w
-        q_got += w * sim
+        q_got += w * q_sim[i]
     l_total = 0.0
     l_got = 0.0
     info = 0.0
@@ -177,10 +238,11 @@ def compare(
         if sim:
             l_got += w * sim
             if not l_weak[j]:
-                info += (w if w < LETTER_INFO or len(l_tokens[j]) > 1 else LETTER_INFO) * sim
+                b = l_tokens[j]
+                info += (w if w < _LETTER_INFO or len(b) > 1 else _LETTER_INFO) * sim
     q_cover = q_got / q_total if q_total else 0.0
     l_cover = l_got / l_total if l_total else 0.0
-    a = A_PERSON if person else A_ORG
+    a_weight = _A_PERSON if person else _A_ORG
     if not person:
         # a brand is the list name's first or second word, not one in the middle
         rarest = 0.0
@@ -188,53 +250,119 @@ def compare(
         for j in range(nl):
             if l_weak[j]:
                 continue
-            if l_sim[j] >= 0.99 and l_weights[j] > rarest:
-                rarest = l_weights[j]
+            w = l_weights[j]
+            if l_sim[j] >= 0.99 and w > rarest:
+                rarest = w
             seen += 1
             if seen == 2:
                 break
-        if rarest > DISTINCT_FROM:
-            a += (A_DISTINCT - A_ORG) * min(1.0, (rarest - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM))
-    damp = min(1.0, max(0.0, (info - INFO_NONE) / (INFO_FULL - INFO_NONE))) ** 0.5
-    score = q_cover * (a + (1.0 - a) * l_cover) * damp
+        if rarest > _DISTINCT_FROM:
+            a_weight += (_A_DISTINCT - _A_ORG) * min(1.0, (rarest - _DISTINCT_FROM) / (_DISTINCT_FULL - _DISTINCT_FROM))
+    damp = min(1.0, max(0.0, (info - _INFO_NONE) / (_INFO_FULL - _INFO_NONE))) ** 0.5
+    score = q_cover * (a_weight + (1.0 - a_weight) * l_cover) * damp
     if pairs is None:
         return score
+    unmatched_query = []
+    for i in range(nq):
+        if not q_sim[i]:
+            unmatched_query.append(q_tokens[i])
+    unmatched_list = []
+    for j in range(nl):
+        if not l_sim[j]:
+            unmatched_list.append(l_tokens[j])
     return NameScore(
         score=score,
         q_cover=q_cover,
         l_cover=l_cover,
         info=info,
         pairs=pairs,
-        unmatched_query=[q_tokens[i] for i in range(nq) if not q_sim[i]],
-        unmatched_list=[l_tokens[j] for j in range(nl) if not l_sim[j]],
+        unmatched_query=unmatched_query,
+        unmatched_list=unmatched_list,
     )
 
 
-def _compounds(one, open_one, one_sim, other, open_other, other_sim, pairs, flipped) -> None:
-    if len(open_one) < 2:
-        return
-    joins = [
-        (i1, i2, len(one[i1]) + len(one[i2]))
-        for i1, i2 in zip(open_one, open_one[1:])
-        if i2 == i1 + 1
-    ]
-    if not joins:
-        return
-    for j in open_other:
+def _typos(q_tokens, l_tokens, l_weights, q_sim, l_sim, q_w, pairs) -> int:
+    """Step 2 of compare(): pair the unmatched tokens a typo apart, most similar pairs
+    first (ties: later tokens first); returns how many pairs it made."""
+    nq, nl = len(q_tokens), len(l_tokens)
+    found = None  # most names have no such pair: no list then
+    for i in range(nq):
+        if q_sim[i]:
+            continue
+        a = q_tokens[i]
+        la = len(a)
+        if la < 4:
+            continue
+        a_letters = 0
+        for j in range(nl):
+            if l_sim[j]:
+                continue
+            b = l_tokens[j]
+            allowed = _typo_edits(la, len(b))
+            if allowed < 0:
+                continue
+            if not a_letters:
+                a_letters = _letters(a)
+            if _too_far(a_letters, _letters(b), allowed):
+                continue
+            sim = token_sim(a, b)
+            if sim:
+                if found is None:
+                    found = []
+                found.append((sim, i, j))
+    if found is None:
+        return 0
+    found.sort(reverse=True)
+    paired = 0
+    for sim, i, j in found:
+        if not q_sim[i] and not l_sim[j]:
+            q_sim[i] = l_sim[j] = sim
+            if q_w[i] > l_weights[j]:
+                q_w[i] = l_weights[j]
+            paired += 1
+            if pairs is not None:
+                pairs.append((q_tokens[i], l_tokens[j], round(sim, 3)))
+    return paired
+
+
+def _compounds(one, one_sim, other, other_sim, pairs, flipped) -> int:
+    """Step 3 of compare(): pair unmatched ``other`` tokens with two adjacent unmatched
+    ``one`` tokens written together (or a typo from that); returns how many it paired."""
+    n_one, n_other = len(one), len(other)
+    paired = 0
+    for j in range(n_other):
         if other_sim[j]:
             continue
         target = other[j]
         size = len(target)
-        for i1, i2, joined_size in joins:
-            if joined_size - size > 3 or size - joined_size > 3 or one_sim[i1] or one_sim[i2]:
+        target_letters = 0
+        for i in range(n_one - 1):
+            if one_sim[i] or one_sim[i + 1]:
                 continue
-            s = token_sim(one[i1] + one[i2], target)
-            if s:
-                one_sim[i1] = one_sim[i2] = other_sim[j] = s
-                if pairs is not None:
-                    text = f"{one[i1]} {one[i2]}"
-                    pairs.append((target, text, round(s, 3)) if flipped else (text, target, round(s, 3)))
-                break
+            first, second = one[i], one[i + 1]
+            joined_size = len(first) + len(second)
+            if joined_size - size > 3 or size - joined_size > 3:
+                continue
+            if joined_size == size and target.startswith(first) and target.endswith(second):
+                s = 1.0
+            else:
+                allowed = _typo_edits(joined_size, size)
+                if allowed < 0:
+                    continue
+                if not target_letters:
+                    target_letters = _letters(target)
+                if _too_far(_letters(first) | _letters(second), target_letters, allowed):
+                    continue
+                s = token_sim(first + second, target)
+                if not s:
+                    continue
+            one_sim[i] = one_sim[i + 1] = other_sim[j] = s
+            paired += 1
+            if pairs is not None:
+                text = f"{first} {second}"
+                pairs.append((target, text, round(s, 3)) if flipped else (text, target, round(s, 3)))
+            break
+    return paired
 
 
 # -- other evidence -------------------------------------------------------------
