@@ -20,6 +20,7 @@ QUERIES = [
     "Hikvision", "杭州海康威视数字技术股份有限公司", "Huawei Technologies Company Limited", "China Merchants Bank",
     "SALEK, ABDULHAI", "Abdulhai Salek", "hikvsion digital technolgy", "ROSOBORONEKSPORT OAO", "x", "",
     "Banco Nacional de Cuba", "SenseTime", "Zhejiang Dahua Technology Co., Ltd.", "MAHAN AIR", "Dmitri Ivanov",
+    "O’Brien & Sons L.L.C.", "ISLAMIC REPUBLIC OF IRAN SHIPPING LINES\tCO.,LIMTED", "Газпром ООО", "Mahan Air", "MAHAN AIR",
 ]
 
 SCRIPT = """

@@ -143,3 +143,25 @@ def test_input_is_capped():
 def test_identifier_normalisation():
     assert normalize_identifier(" cne100000pm8 ") == "CNE100000PM8"
     assert normalize_identifier("9133-0000-7337 96106P") == "913300007337" "96106P"
+
+
+def test_plain_ascii_reads_as_the_general_rules_do():
+    # ASCII names take shortcuts (no Unicode normalisation, one pass to split): same readings
+    assert clean("ACME\tCO.,LTD") == "acme co.,ltd"
+    assert clean("ACME\x7fLTD") == "acme ltd"
+    assert key("XI`AN") == key("XI'AN") == key("XI’AN") == "xian"
+    assert key("O’Brien & Sons L.L.C.") == key("O'Brien & Sons L.L.C.") == "obrien and sons llc"
+    assert key("Ünïcode Trading") == key("Unicode Trading") == "unicode trading"
+    assert ascii_tokens("a--b__c  d'e") == ["a", "b", "c", "de"]
+
+
+def test_legal_form_typos_of_any_length():
+    assert key("ORION INCORPORATD") == "orion inc"  # 11 letters: two edits allowed
+    assert key("ORION HOLDNGS LIMTED") == "orion holding ltd"
+    assert key("ORION LIMTEDXYZ") == "orion limtedxyz"  # too far from any legal form
+
+
+def test_identifier_normalisation_of_other_scripts():
+    assert normalize_identifier("ıd-ſ1 ①") == "IDS11"  # upper-cased and NFKC'd to ASCII first
+    assert normalize_identifier("ﬀ-2") == "FF2"
+    assert normalize_identifier("№ 12/АБ") == "NO12"

@@ -127,6 +127,30 @@ def test_country_evidence(screener):
     assert "country" in agree["explanation"]["features"]
 
 
+def test_a_repeated_name_gives_the_same_hits_and_they_are_the_callers_own():
+    # the matcher keeps name-level results, explanation parts included, for names it sees
+    # again: what one caller does to its hits must not reach the next caller's
+    fresh = Screener.from_entities(CORPUS)
+    reused = Screener.from_entities(CORPUS)
+    queries = [("Hangzhou Hikvision", "CN"), ("Hangzhou Hikvision", "France"), ("Hangzhou Hikvision", None), ("Hikvision", "CN")]
+    for name, country in queries:
+        hits = reused.check(name, country=country)["hits"]
+        assert hits == Screener.from_entities(CORPUS).check(name, country=country)["hits"]
+        for hit in hits:
+            hit["programs"].append("EDITED")
+            why = hit["explanation"]
+            why["notes"].append("EDITED")
+            why["features"]["name"] = -1
+            similarity = why["name_similarity"]
+            similarity["token_pairs"].append({"query": "x"})
+            similarity["token_pairs"][0]["similarity"] = -1
+            similarity["unmatched_query_tokens"].append("EDITED")
+            similarity["unmatched_list_tokens"].append("EDITED")
+            similarity["score"] = -1
+    for name, country in queries:
+        assert reused.check(name, country=country)["hits"] == fresh.check(name, country=country)["hits"]
+
+
 def test_person_name_reordered_with_typo(screener):
     result = screener.check("Abdulhay Salek")
     assert result["hits"][0]["entity_id"] == "salek"

@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 
 #: Modules that may be compiled (those with a ``.pxd``), dependencies first.
-MODULES = ("score", "candidates", "matcher")
+MODULES = ("normalize", "score", "candidates", "explain", "matcher")
 HERE = Path(__file__).resolve().parent
 _STATE: dict[str, str] = {}
 

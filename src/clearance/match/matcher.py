@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .candidates import candidates
-from .explain import explanation
+from .explain import NameFacts, explanation, name_facts
 from .index import NAME_PROPS, PROP_NAMES, EntityInfo, MatchIndex, country_code
 from .normalize import NameForm, analyze, normalize_identifier
 from .score import compare, country_evidence, dob_evidence, schema_compatible
@@ -49,19 +49,31 @@ class Thresholds:
         return "clear"
 
 
-def _best_names(index: MatchIndex, forms: tuple[NameForm, ...], sources: set[str] | None, schema: str | None) -> dict[int, tuple[float, int, NameForm]]:
-    """Entity number -> (name score, name id, query form) of its best-scoring name."""
+def _query_weights(index: MatchIndex, tokens: tuple[str, ...]) -> list[float]:
+    """``index.token_weight`` of each token, with the vocabulary look-up inlined (a query
+    name's tokens are mostly listed ones)."""
+    vocab = index.vocab
+    weight = index.weight
+    weights = []
+    for token in tokens:
+        tid = vocab.get(token)
+        weights.append(weight[tid] if tid is not None else index.token_weight(token))
+    return weights
+
+
+def _best_names(index: MatchIndex, forms: tuple[NameForm, ...], sources: set[str] | None, schema: str | None) -> dict[int, tuple[float, int, NameForm, list[float]]]:
+    """Entity number -> (name score, name id, query form, its token weights) of its best-scoring name."""
     entities = index.entities
     name_entity = index.name_entity
     name_prop = index.name_prop
     name_strs = index.name_strs
     name_wts = index.name_wts
     name_weak = index.name_weak
-    best: dict[int, tuple[float, int, NameForm]] = {}
+    best: dict[int, tuple[float, int, NameForm, list[float]]] = {}
     for form in forms:
         tried: dict[int, int] = {}
         q_tokens = form.tokens
-        q_weights = [index.token_weight(t) for t in q_tokens]
+        q_weights = _query_weights(index, q_tokens)
         for rough, nid in candidates(index, form, CANDIDATES, ROUGH_MIN):
             if rough < NOT_WORTH:
                 continue
@@ -80,8 +92,26 @@ def _best_names(index: MatchIndex, forms: tuple[NameForm, ...], sources: set[str
             score *= _PROP_FACTOR[name_prop[nid]]
             current = best.get(ent_no)
             if current is None or score > current[0]:
-                best[ent_no] = (score, nid, form)
+                best[ent_no] = (score, nid, form, q_weights)
     return best
+
+
+class _NameLevel:
+    """What a matcher keeps per (name, schema, sources): the best name of each candidate
+    entity, the highest of their scores (a query whose best is below the floor has no
+    hits to decide), and the :class:`.explain.NameFacts` of the hits built so far (they
+    cost an explain-mode compare, and a vendor master repeats names with other
+    countries, dates or identifiers)."""
+
+    __slots__ = ("best", "order", "top", "facts")
+
+    def __init__(self, best: dict[int, tuple[float, int, NameForm, list[float]]]):
+        self.best = best
+        # the order match() meets the entities in (that of the set union it takes when
+        # identifiers hit too): the sort of the hits keeps it among equal (score, entity id)
+        self.order = tuple(set(best) | set())
+        self.top = max([found[0] for found in best.values()]) if best else -1.0
+        self.facts: dict[int, NameFacts] = {}
 
 
 class Matcher:
@@ -89,9 +119,10 @@ class Matcher:
         self.index = index
         self.thresholds = thresholds or Thresholds()
         self.max_hits = max_hits
-        # name-level work (candidates and name scores) by (name, schema, sources): a
-        # vendor master repeats names with other countries, dates or identifiers
-        self._names: dict[tuple, dict[int, tuple[float, int, NameForm]]] = {}
+        # name-level work (candidates and name scores) by (name, schema, sources)
+        self._names: dict[tuple, _NameLevel] = {}
+        # entity number -> " (list: its countries)" for country notes
+        self._country_lists: dict[int, str] = {}
 
     def match(
         self,
@@ -106,14 +137,14 @@ class Matcher:
     ) -> list[dict]:
         index = self.index
         entities = index.entities
-        query_countries = {c for c in (country_code(v) for v in countries) if c}
+        query_countries = {c for c in map(country_code, countries) if c}
         name_key = (name, schema, frozenset(sources) if sources is not None else None)
-        best = self._names.get(name_key)
-        if best is None:
-            best = _best_names(index, analyze(name) if name else (), sources, schema)
+        level = self._names.get(name_key)
+        if level is None:
+            level = _NameLevel(_best_names(index, analyze(name) if name else (), sources, schema))
             if len(self._names) >= NAME_CACHE:
                 self._names.clear()
-            self._names[name_key] = best
+            self._names[name_key] = level
         id_hits: dict[int, list[str]] = {}
         for kind, value in identifiers:
             key = normalize_identifier(value)
@@ -125,24 +156,25 @@ class Matcher:
                     continue
                 id_hits.setdefault(ent_no, []).append(f"{prop} {value}")
         floor = -1.0 if include_clear else self.thresholds.review - MAX_BONUS
+        if not id_hits and level.top < floor:
+            return []
+        best = level.best
         hits = []
-        for ent_no in set(best) | set(id_hits):
+        for ent_no in (set(best) | set(id_hits)) if id_hits else level.order:
             found = best.get(ent_no)
             if found is not None and found[0] < floor and ent_no not in id_hits:
                 continue
-            info = entities[ent_no]
-            hit = self._decide(info, found, id_hits.get(ent_no), name, query_countries, birth_date, schema, include_clear)
+            hit = self._decide(ent_no, found, id_hits.get(ent_no), name, query_countries, birth_date, schema, include_clear, level.facts)
             if hit is not None:
                 hits.append(hit)
         hits.sort(key=lambda h: (-h["score"], h["entity_id"]))
         return hits[: self.max_hits]
 
-    def _decide(self, info: EntityInfo, found, id_hit, query_name, countries, birth_date, schema, include_clear=True):
+    def _decide(self, ent_no, found, id_hit, query_name, countries, birth_date, schema, include_clear, known_facts):
         """The hit for one entity, or None when it is clear and clear hits are not wanted
         (decided before the explanation is built: most candidates end clear)."""
-        index = self.index
+        info = self.index.entities[ent_no]
         features: dict[str, float] = {}
-        notes: list[str] = []
         score = 0.0
         if found is not None:
             score = found[0]
@@ -150,61 +182,61 @@ class Matcher:
         if id_hit:
             lifted = 1.0 if found is None or not query_name else max(IDENTIFIER_SCORE, score)
             features["identifier"] = lifted - score
-            notes.append("identifier match: " + "; ".join(id_hit))
             score = lifted
         adjust = country_evidence(countries, info.countries)
         if adjust:
             features["country"] = adjust
-            notes.append(("country agrees" if adjust > 0 else "country differs") + f" (list: {', '.join(sorted(info.countries))})")
+        dob = 0.0
+        dob_reason = ""
         if birth_date and info.schema == "Person":
-            dob, reason = dob_evidence(birth_date, info.birth_dates)
+            dob, dob_reason = dob_evidence(birth_date, info.birth_dates)
             if dob:
                 features["birth_date"] = dob
-                notes.append(reason)
         if not id_hit:
-            score += sum(v for k, v in features.items() if k != "name")
+            score += adjust + dob  # 0.0 for evidence not given
         score = max(0.0, min(1.0, score))
         status = self.thresholds.status(score)
         if status == "clear" and not include_clear:
             return None
-        detail = None
-        factor = 1.0
+        notes: list[str] = []
+        if id_hit:
+            notes.append("identifier match: " + "; ".join(id_hit))
+        if adjust:
+            notes.append(("country agrees" if adjust > 0 else "country differs") + self._country_list(ent_no))
+        if dob:
+            notes.append(dob_reason)
+        facts = None
         if found is not None:
-            nid, form = found[1], found[2]
-            factor = _PROP_FACTOR[index.name_prop[nid]]
-            person = info.schema == "Person" or schema == "Person"
-            q_weights = [index.token_weight(t) for t in form.tokens]
-            detail = compare(form.tokens, q_weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, True)
-            matched = index.name_text[nid]
-            matched_form = " ".join(index.name_strs[nid])
-            prop = PROP_NAMES[index.name_prop[nid]]
-        else:
-            matched = matched_form = prop = None
+            facts = known_facts.get(ent_no)
+            if facts is None:
+                facts = known_facts[ent_no] = self._name_facts(info, found, schema)
         return {
             "entity_id": info.id,
             "source": info.source,
             "schema": info.schema,
             "name": info.caption,
-            "matched_name": matched if matched is not None else info.caption,
+            "matched_name": facts.matched_name if facts is not None else info.caption,
             "score": round(score, 4),
             "status": status,
             "programs": list(info.programs),
-            "explanation": explanation(
-                query_name=query_name,
-                query_form=found[2].key if found else None,
-                matched_name=matched,
-                matched_form=matched_form,
-                name_property=prop,
-                name=detail,  # type: ignore[arg-type]
-                name_score=found[0] if found else 0.0,
-                prop_factor=factor,
-                features=features,
-                notes=notes,
-                score=score,
-                status=status,
-                thresholds=(self.thresholds.match, self.thresholds.review),
-            ),
+            "explanation": explanation(query_name, facts, features, notes, score, status, (self.thresholds.match, self.thresholds.review)),
         }
+
+    def _name_facts(self, info: EntityInfo, found, schema) -> NameFacts:
+        """What the explanation says about the name match ``found`` (an explain-mode compare)."""
+        index = self.index
+        score, nid, form, q_weights = found
+        code = index.name_prop[nid]
+        person = info.schema == "Person" or schema == "Person"
+        detail = compare(form.tokens, q_weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, True)
+        return name_facts(form.key, index.name_text[nid], " ".join(index.name_strs[nid]), PROP_NAMES[code], detail, score, _PROP_FACTOR[code])
+
+    def _country_list(self, ent_no: int) -> str:
+        """`` (list: cn, ru)``: the entity's countries for a country note, joined once."""
+        text = self._country_lists.get(ent_no)
+        if text is None:
+            text = self._country_lists[ent_no] = f" (list: {', '.join(sorted(self.index.entities[ent_no].countries))})"
+        return text
 
 
 _PROP_FACTOR = {code: factor for code, factor in NAME_PROPS.values()}

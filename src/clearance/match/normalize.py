@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from anyascii import anyascii
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from .chinese import is_han, read_han
 from .resources import legal_forms, stopwords
@@ -35,6 +37,8 @@ MAX_TOKENS = 24
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _APOSTROPHES = re.compile(r"['’‘`´ʼʻ\u02bf\u02be]")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
+#: What identifiers drop: anything but ASCII letters and digits.
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9]+")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 
@@ -57,6 +61,8 @@ class NameForm:
 def clean(text: str) -> str:
     """Cap, strip control characters, NFKC and casefold."""
     text = str(text)[: MAX_INPUT * 2]
+    if text.isascii() and text.isprintable():  # nothing to strip or normalise: most names
+        return text.lower()[:MAX_INPUT]
     text = _CONTROL.sub(" ", text)
     text = unicodedata.normalize("NFKC", text).casefold()
     return text[:MAX_INPUT]
@@ -95,19 +101,28 @@ def stem(token: str) -> str:
     return token[:-1]
 
 
+#: bytes.translate table for ASCII text: letters and digits stay, anything else separates
+#: (apostrophes, which join words, are deleted first): _APOSTROPHES and _SEPARATORS in one pass.
+_ASCII_TOKEN_BYTES = bytes(code if chr(code) in "abcdefghijklmnopqrstuvwxyz0123456789" else ord(" ") for code in range(256))
+
+
 def ascii_tokens(text: str) -> list[str]:
     """Tokens of a (cleaned, non-Han) text: transliterated, punctuation split, plurals singular."""
     text = text.replace("&", " and ")
-    text = _APOSTROPHES.sub("", text)
     if not text.isascii():
-        text = anyascii(text).lower()
         text = _APOSTROPHES.sub("", text)
-    return [stem(t) for t in _SEPARATORS.split(text) if t]
+        if not text.isascii():
+            text = anyascii(text).lower()
+    if text.isascii():
+        tokens = text.encode("ascii").translate(_ASCII_TOKEN_BYTES, b"'`").decode("ascii").split()
+    else:  # pragma: no cover - anyascii gives ASCII
+        tokens = [t for t in _SEPARATORS.split(_APOSTROPHES.sub("", text)) if t]
+    return [stem(t) if t[-1] == "s" else t for t in tokens]  # stem() keeps the rest as they are
 
 
 def _raw_readings(text: str) -> list[list[str]]:
     """Token readings of a cleaned text (several only when Han glossary terms have alternatives)."""
-    if _HAN.search(text) is None:
+    if text.isascii() or _HAN.search(text) is None:
         return [ascii_tokens(text)]
     # split into Han and non-Han segments, keep their order
     segments: list[tuple[bool, str]] = []
@@ -142,18 +157,27 @@ def _form_words() -> tuple[str, ...]:
     return tuple(sorted({w for phrase in legal_forms() for w in phrase if len(w) >= 5}))
 
 
+def _typo_edits(length: int) -> int:
+    """Edits a token of this length may be from the legal-form word it stands for."""
+    return 1 if length <= 9 else 2
+
+
+@lru_cache(maxsize=64)
+def _form_words_near(length: int) -> tuple[str, ...]:
+    """The form words (in :func:`_form_words` order) a token of this length can be a typo
+    of: an edit changes the length by at most one, so the rest are too far anyway."""
+    allowed = _typo_edits(length)
+    return tuple(w for w in _form_words() if abs(len(w) - length) <= allowed)
+
+
 @lru_cache(maxsize=8192)
 def _fix_form_word(token: str) -> str:
     if len(token) < 5 or not token.isalpha():
         return token
-    from rapidfuzz import process
-    from rapidfuzz.distance import OSA
-
-    words = _form_words()
+    words = _form_words_near(len(token))
     if token in words:
         return token
-    allowed = 1 if len(token) <= 9 else 2
-    found = process.extractOne(token, words, scorer=OSA.distance, score_cutoff=allowed)
+    found = process.extractOne(token, words, scorer=OSA.distance, score_cutoff=_typo_edits(len(token)))
     return found[0] if found else token
 
 
@@ -180,32 +204,28 @@ def canonicalise(tokens: list[str]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     i = 0
     n = len(tokens)
     while i < n:
-        matched = False
-        # a run of single letters (L.L.C., S.A., O.O.O.) that spells a legal form
-        j = i
-        while j < n and len(tokens[j]) == 1 and tokens[j].isalpha():
-            j += 1
-        if j - i >= 2:
-            joined = "".join(tokens[i:j])
-            if (joined,) in forms:
-                out.append(forms[(joined,)])
-                weak.append(True)
-                i = j
-                continue
-        for size in range(min(starts.get(tokens[i], 0), n - i), 0, -1):
-            phrase = tuple(tokens[i : i + size])
-            canonical = forms.get(phrase)
-            if canonical is not None:
-                out.append(canonical)
-                weak.append(True)
-                i += size
-                matched = True
-                break
-        if matched:
-            continue
         token = tokens[i]
+        canonical = None
+        if len(token) == 1 and token.isalpha():
+            # a run of single letters (L.L.C., S.A., O.O.O.) that spells a legal form
+            j = i + 1
+            while j < n and len(tokens[j]) == 1 and tokens[j].isalpha():
+                j += 1
+            if j - i >= 2:
+                canonical = forms.get(("".join(tokens[i:j]),))
+        if canonical is None and token in starts:
+            # the longest legal-form phrase from here
+            for j in range(min(i + starts[token], n), i, -1):
+                canonical = forms.get(tuple(tokens[i:j]))
+                if canonical is not None:
+                    break
+        if canonical is not None:
+            out.append(canonical)
+            weak.append(True)
+            i = j
+            continue
         out.append(token)
-        weak.append(token in stops and (bool(out[:-1]) or token in _WEAK_ALWAYS or stops[token] != "stopword"))
+        weak.append(token in stops and (len(out) > 1 or token in _WEAK_ALWAYS or stops[token] != "stopword"))
         i += 1
     return tuple(out[:MAX_TOKENS]), tuple(weak[:MAX_TOKENS])
 
@@ -230,4 +250,4 @@ def _analyze(text: str) -> tuple[NameForm, ...]:
 
 def normalize_identifier(value: str) -> str:
     """Identifiers compare on upper-case letters and digits only."""
-    return "".join(c for c in clean(value).upper() if c.isalnum() and c.isascii())
+    return _NOT_IDENTIFIER.sub("", clean(value).upper())
