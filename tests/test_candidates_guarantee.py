@@ -5,7 +5,9 @@ loss found on them, on small hand-made corpora."""
 from __future__ import annotations
 
 import itertools
+import random
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,56 @@ def test_jw_ties_survive_rapidfuzz_score_cutoff_rounding():
     names = {f"t{i}": "EL TILEMSI AHMED" for i in range(3)}
     index = build(names, [f"AHMED {w}" for w in fillers(COMMON_DF + 10)] + [f"EL {w}" for w in fillers(40, 200)])
     assert {"t0", "t1", "t2"} <= found(index, "el tilems ahmed")
+
+
+# -- the bounds that let candidates skip work never drop a JW winner -----------
+
+
+def random_keys(count: int, seed: int) -> list[str]:
+    """Keys like the normalised names: words of a few letters (repeats likely), digits, spaces."""
+    rng = random.Random(seed)
+    alphabet = "aaeeioulnrstmkhbdz0123456789"
+    words = lambda: " ".join("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(rng.randint(1, 4)))
+    return [words() for _ in range(count)]
+
+
+def test_jaro_winkler_ceiling_is_never_below_the_similarity():
+    keys = random_keys(400, seed=1)
+    rng = random.Random(2)
+    for a in keys:
+        for b in rng.sample(keys, 40) + [a, a[::-1], a[:3]]:
+            ma, mb = cand._letters(a), cand._letters(b)
+            common = cand._popcount(ma & mb) + min(len(a) - cand._popcount(ma), len(b) - cand._popcount(mb))
+            ceiling = cand._jw_ceiling(len(a), len(b), common, cand._common_start(cand._start(a), cand._start(b)))
+            assert ceiling >= JaroWinkler.normalized_similarity(a, b) - 1e-12, (a, b)
+
+
+def test_jaro_winkler_lengths_bound_the_ceiling():
+    for size in range(1, 40):
+        for floor in (0.0, 0.5, 0.8, 0.81, 0.85, 0.9, 0.95, 0.99, 1.0):
+            shortest, longest = cand._jw_lengths(size, floor)
+            for length in range(1, 120):
+                if not shortest <= length <= longest:
+                    assert cand._jw_ceiling(size, length, min(size, length), 4) < floor, (size, floor, length)
+
+
+def test_two_edit_prefilter_keeps_every_token_two_edits_away():
+    from rapidfuzz.distance import OSA
+
+    rng = random.Random(3)
+    tokens = ["".join(rng.choice("abcdehiklmnorstu") for _ in range(rng.randint(4, 10))) for _ in range(3000)]
+    letters = [cand._letters(t) for t in tokens]
+    for query in rng.sample(tokens, 200):
+        near = set(cand._near(array("Q", letters), cand._letters(query)))
+        assert {k for k, t in enumerate(tokens) if OSA.distance(query, t) <= 2} <= near
+
+
+def test_bit_helpers():
+    rng = random.Random(4)
+    for _ in range(2000):
+        bits = rng.getrandbits(rng.randint(0, 63))
+        assert cand._popcount(bits) == bin(bits).count("1")
+        assert cand._at_most_two(bits) == (bin(bits).count("1") <= 2)
+    assert cand._start("") == 0 and cand._common_start(cand._start("abcde"), cand._start("abxde")) == 2
+    assert cand._deletions("abc") == ["bc", "ac", "ab"]
+    assert list(cand._int_array([5, 0, 2**31 - 1])) == [5, 0, 2**31 - 1]

@@ -4,6 +4,7 @@ candidates, identifiers, (de)serialisation."""
 from __future__ import annotations
 
 import random
+from array import array
 
 import pytest
 
@@ -157,3 +158,63 @@ def test_pickled_index_leaves_the_query_caches_behind():
     assert len(pickle.dumps(index)) == before
     assert not any(k.startswith("_") for k in copy.__dict__)
     assert Matcher(copy).match("Hikvision")[0]["entity_id"] == "e1"
+
+
+def test_candidates_reuse_their_work_space_and_share_it_between_threads(index):
+    """The dense work space is reset after each query and never shared by two at once."""
+    import threading
+
+    queries = ["Hikvision", "China Alpha Trading", "hangzou hikvisoin", "Bank Melli", "Ocean Star", "Salek", "China", "x"]
+    forms = [form for q in queries for form in analyze(q)]
+    expected = [candidates(index, form, CANDIDATES, ROUGH_MIN) for form in forms]
+    assert [candidates(index, form, CANDIDATES, ROUGH_MIN) for form in forms] == expected
+    failures = []
+
+    def run() -> None:
+        for _ in range(50):
+            if [candidates(index, form, CANDIDATES, ROUGH_MIN) for form in forms] != expected:
+                failures.append(1)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert 1 <= len(index.__dict__["_scratch"]) <= len(threads)
+
+
+def test_ranked_equals_sorting(index):
+    """``_Scratch.ranked`` (a short insertion list) = ``sorted(..., reverse=True)[:most]``."""
+    from clearance.match.candidates import _Scratch
+
+    def rough(shared, total, iq):  # candidates._rough_score (C only when compiled)
+        return shared * iq * (0.55 + 0.45 * shared / total) if shared < total else total * iq
+
+    rng = random.Random(5)
+    scratch = _Scratch(index)
+    names = list(range(index.name_count))
+    for _ in range(50):
+        picked = rng.sample(names, rng.randint(0, len(names)))
+        gains = tuple(rng.choice([0.5, 1.0, 1.5, rng.random() * 3]) for _ in picked)
+        scratch.add(array("i", picked), gains)
+        for floor in (0.0, 1.0, float("-inf")):
+            for most in (0, 1, 3, 12):
+                everything = [(rough(g, index.name_total[n], 0.25), n) for n, g in zip(picked, gains) if g >= floor]
+                assert scratch.ranked(0.25, floor, most) == (sorted(everything, reverse=True)[:most], len(everything))
+        scratch.clear()
+
+
+def test_counting_sort_and_lightest_equal_sorting():
+    from clearance.match.candidates import _by_size, _lightest
+
+    rng = random.Random(6)
+    for _ in range(100):
+        sizes = [rng.randint(0, 40) for _ in range(500)]
+        totals = array("f", [rng.choice([1.0, 2.5, rng.random() * 10]) for _ in range(500)])
+        ids = tuple(sorted(rng.sample(range(500), rng.randint(0, 500))))
+        lens, by_size = _by_size(ids, sizes)
+        expected = sorted(ids, key=sizes.__getitem__)
+        assert list(by_size) == expected and lens == [sizes[n] for n in expected]
+        for most in (0, 1, 5, 200, 600):
+            assert list(_lightest(frozenset(ids), totals, most)) == sorted(sorted(ids), key=totals.__getitem__)[:most]

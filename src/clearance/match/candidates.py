@@ -19,10 +19,19 @@ Those are the names of about the query's length holding one of its common
 words, or one of its weak words when it has a single strong one; the
 not-so-rare near-spellings of a correctly spelt query word; and, for a
 one-word query, the one-word names of about its length with its first letter.
+
+What a query word contributes is planned once and cached; a query's own work
+happens in a dense work space reused from query to query (:class:`_Scratch`:
+the weight each name shares, the names Jaro-Winkler looks at, each once).
+Jaro-Winkler skips the names a bound on their similarity (from length, shared
+characters and prefix) shows cannot reach the best candidate's, and the
+two-edit search skips the tokens whose characters differ too much: the same
+result for less work.
 """
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from itertools import chain, groupby
 from operator import itemgetter
@@ -31,7 +40,7 @@ from typing import Iterable, Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from .index import COMMON_DF, MatchIndex, _deletes
+from .index import COMMON_DF, MatchIndex
 from .normalize import NameForm
 from .score import token_sim
 
@@ -65,7 +74,18 @@ SCAN_COMMON = 2000
 _JW_MARGIN = 1e-6
 _PLAN_LIMIT = 50_000
 _UNION_LIMIT = 1_000
-_EMPTY: tuple = ((), (), ())
+_EMPTY: tuple = ((), array("i"))
+#: ``_Scratch.state`` bits: the name has a shared weight / is in the Jaro-Winkler pool.
+_REACHED = 1
+_POOLED = 2
+#: :func:`_popcount` masks.
+_ODD_BITS = 0x5555555555555555
+_BIT_PAIRS = 0x3333333333333333
+_NIBBLES = 0x0F0F0F0F0F0F0F0F
+_LOW_WORD = 0xFFFFFFFF
+#: Whether this module runs compiled: the character bounds (on Jaro-Winkler in
+#: :meth:`_Scratch.pool_keys`, on edits in :func:`_near`) save more than they cost only then.
+_COMPILED = not __file__.endswith(".py")
 
 
 def _fetch_sim(a: str, b: str) -> float:
@@ -83,9 +103,17 @@ def _fetch_sim(a: str, b: str) -> float:
     return SHORT_SIM * (1.0 - distance / longest) if distance <= allowed else 0.0
 
 
+def _cache(index: MatchIndex, name: str) -> dict:
+    """The cache ``name`` kept in the index's ``__dict__`` (created on first use; not pickled)."""
+    found = index.__dict__.get(name)
+    if found is None:
+        found = index.__dict__.setdefault(name, {})
+    return found
+
+
 def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...]:
     """(token id, similarity) of the list tokens a query token may stand for."""
-    cache = index.__dict__.setdefault("_token_cache", {})
+    cache = _cache(index, "_token_cache")
     hit = cache.get(token)
     if hit is not None:
         return hit
@@ -98,7 +126,7 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
     if len(token) >= 3:
         possible: set[int] = set(index.deletes.get(token, ()))
         if len(token) >= 4:
-            for deleted in set(_deletes(token)):
+            for deleted in set(_deletions(token)):
                 t = vocab.get(deleted)
                 if t is not None:
                     possible.add(t)
@@ -112,14 +140,22 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
             # two edits: edit distance among list tokens of about the same length and first letter
             allowed = 2
             for length in range(len(token) - allowed, len(token) + allowed + 1):
-                found_bucket = index.buckets.get((token[0], length))
+                key = (token[0], length)
+                found_bucket = index.buckets.get(key)
                 if not found_bucket:
                     continue
                 bucket, texts = found_bucket
-                for _, distance, k in process.extract(token, texts, scorer=OSA.distance, score_cutoff=allowed, limit=10):
-                    s = _fetch_sim(token, texts[k])
+                if _COMPILED:
+                    # only the tokens a character bound leaves within two edits: the same best
+                    # ten (fewest edits, then first in the bucket) for a fraction of the work
+                    near = _near(_bucket_letters(index, key), _letters(token))
+                    choices = [texts[n] for n in near]
+                else:
+                    near, choices = range(len(texts)), texts
+                for _, distance, k in process.extract(token, choices, scorer=OSA.distance, score_cutoff=allowed, limit=10):
+                    s = _fetch_sim(token, choices[k])
                     if s:
-                        found[bucket[k]] = s
+                        found[bucket[near[k]]] = s
     result = tuple(found.items())
     if len(cache) > _CACHE_LIMIT:
         cache.clear()
@@ -127,8 +163,67 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
     return result
 
 
+def _deletions(token: str) -> list[str]:
+    """The strings of ``token`` with one character deleted (as ``index._deletes``)."""
+    out = []
+    for i in range(len(token)):
+        out.append(token[:i] + token[i + 1 :])
+    return out
+
+
+def _bucket_letters(index: MatchIndex, key: tuple[str, int]) -> array:
+    """The :func:`_letters` of each token of ``index.buckets[key]`` (cached)."""
+    cache = _cache(index, "_bucket_cache")
+    found = cache.get(key)
+    if found is None:
+        texts = index.buckets[key][1]
+        found = array("Q", bytes(8 * len(texts)))
+        for k in range(len(texts)):
+            found[k] = _letters(texts[k])
+        cache[key] = found
+    return found
+
+
+def _near(letters: Sequence[int], mask: int) -> list[int]:
+    """The positions of the masks of ``letters`` that differ from ``mask`` by at
+    most two characters each way; the others are more than two edits away (a
+    character one token lacks takes an edit of its own to remove from or add to
+    the other: a substitution serves one each way, a transposition none)."""
+    out = []
+    for k in range(len(letters)):
+        other = letters[k]
+        if _at_most_two(mask & ~other) and _at_most_two(other & ~mask):
+            out.append(k)
+    return out
+
+
+def _letters(text: str) -> int:
+    """The characters of ``text`` as bits of a mask (a few share a bit)."""
+    mask = 0
+    one = 1
+    for c in text:
+        mask |= one << (ord(c) % 63)
+    return mask
+
+
+def _at_most_two(bits: int) -> bool:
+    """Whether at most two bits of ``bits`` are set."""
+    bits &= bits - 1
+    bits &= bits - 1
+    return bits == 0
+
+
+def _int_array(values: list[int]) -> array:
+    """``array("i", values)``, filled in place (the array constructor parses every item)."""
+    out = array("i", bytes(4 * len(values)))
+    view = out
+    for k in range(len(values)):
+        view[k] = values[k]
+    return out
+
+
 def _posting_set(index: MatchIndex, tid: int) -> frozenset[int]:
-    cache = index.__dict__.setdefault("_set_cache", {})
+    cache = _cache(index, "_set_cache")
     found = cache.get(tid)
     if found is None:
         found = cache[tid] = frozenset(index.postings[tid])
@@ -137,16 +232,16 @@ def _posting_set(index: MatchIndex, tid: int) -> frozenset[int]:
 
 def _plan(index: MatchIndex, token: str) -> tuple:
     """What a query word contributes, the same in every query (cached):
-    ``(query weight, fetched, common, common gain, looked-at ids, their keys)``.
+    ``(query weight, names, gains, common, common gain)``.
 
-    *fetched* is ``(postings, gain)`` per rare list word it matches, lowest gain
-    first; a list word's gain is its weight (at most the query word's own: a
-    rare near-spelling of a common word must not outweigh the word itself)
-    times the similarity.  *common* are the common list words it matches (they
-    only narrow).  The last two list the names Jaro-Winkler looks at through
-    this word: those fetched and those of the not-so-rare near-spellings of a
-    correctly spelt query word (not fetched)."""
-    cache = index.__dict__.setdefault("_plan_cache", {})
+    The fetched names are those of the rare list words it matches, each with
+    the best gain of those words: a list word's gain is its weight (at most the
+    query word's own: a rare near-spelling of a common word must not outweigh
+    the word itself) times the similarity.  *common* are the common list words
+    it matches (they only narrow).  *names* are those Jaro-Winkler looks at,
+    each once: the ``len(gains)`` names fetched, then those of the not-so-rare
+    near-spellings of a correctly spelt query word (not fetched)."""
+    cache = _cache(index, "_plan_cache")
     plan = cache.get(token)
     if plan is not None:
         return plan
@@ -155,7 +250,7 @@ def _plan(index: MatchIndex, token: str) -> tuple:
     matches = token_matches(index, token)
     q_weight = index.token_weight(token)
     if not matches:
-        plan = (q_weight, (), (), 0.0, (), ())
+        plan = (q_weight, array("i"), (), (), 0.0)
     else:
         exact = token in index.vocab
         q_part = q_weight if exact else min(q_weight, max(weights[t] * s for t, s in matches))
@@ -174,13 +269,179 @@ def _plan(index: MatchIndex, token: str) -> tuple:
             else:
                 fetched.append((weight * sim, tid, plist))
         fetched.sort(key=itemgetter(0))
-        ids = tuple(chain.from_iterable([p for _, _, p in fetched] + [postings[t] for t in skipped]))
-        texts = tuple(map(index.name_keys.__getitem__, ids))
-        plan = (q_part, tuple([(p, g) for g, _, p in fetched]), tuple(common), common_gain, ids, texts)
+        best: dict[int, float] = {}  # a name counts the best gain of this query word once
+        for gain, _, plist in fetched:
+            best.update(dict.fromkeys(plist, gain))
+        looked = list(best)  # the fetched names, in the order first fetched
+        looked += [n for n in dict.fromkeys(chain.from_iterable([postings[t] for t in skipped])) if n not in best]
+        plan = (q_part, _int_array(looked), tuple(best.values()), tuple(common), common_gain)
     if len(cache) > _PLAN_LIMIT:
         cache.clear()
     cache[token] = plan
     return plan
+
+
+class _Scratch:
+    """The work space of one query, reused by the next: the weight each name
+    shares with the query (dense, by name id: no dict to fill and empty) and,
+    in order, the names reached (``touched``) and those Jaro-Winkler looks at
+    (``pool``, each once).  :meth:`clear` resets only what the query touched,
+    so a query costs what it reaches, not the size of the list."""
+
+    def __init__(self, index: MatchIndex) -> None:
+        size = index.name_count
+        self.totals = index.name_total
+        self.signatures = _signatures(index)
+        self.shared = array("d", bytes(8 * size))
+        self.state = array("B", bytes(size))  # _REACHED | _POOLED
+        self.touched = array("i", bytes(4 * size))
+        self.pool = array("i", bytes(4 * size))
+        self.ntouched = 0
+        self.npool = 0
+        self.top_score = array("d")
+        self.top_name = array("i")
+
+    def _reach(self, nid: int, shared: float) -> None:
+        self.state[nid] |= _REACHED
+        self.shared[nid] = shared
+        self.touched[self.ntouched] = nid
+        self.ntouched += 1
+
+    def add(self, names: Sequence[int], gains: tuple[float, ...]) -> None:
+        """Add ``gains[k]`` to the weight name ``names[k]`` shares (for the first
+        ``len(gains)``), and put ``names`` in the pool (a query word's plan)."""
+        state = self.state
+        shared = self.shared
+        for k in range(len(gains)):
+            nid = names[k]
+            if state[nid] & _REACHED:
+                shared[nid] += gains[k]
+            else:
+                self._reach(nid, gains[k])
+        self.pool_add(names, 0, len(names))
+
+    def put(self, ids: Iterable[int], shared: float) -> None:
+        """Set the weight names ``ids`` share to ``shared``."""
+        for nid in ids:
+            if self.state[nid] & _REACHED:
+                self.shared[nid] = shared
+            else:
+                self._reach(nid, shared)
+
+    def add_holding(self, members: frozenset[int], gain: float) -> None:
+        """Add ``gain`` to the names reached that are ``members``."""
+        touched = self.touched
+        for k in range(self.ntouched):
+            nid = touched[k]
+            if nid in members:
+                self.shared[nid] += gain
+
+    def reach(self, ids: Sequence[int], gain: float, others: list, most: int) -> None:
+        """Reach the first ``most`` names of ``ids`` not reached yet, each sharing
+        ``gain`` plus the gain of every ``(gain, names)`` of ``others`` it is one of."""
+        added = 0
+        for k in range(len(ids)):
+            nid = ids[k]
+            if self.state[nid] & _REACHED:
+                continue
+            shared = gain
+            for g, members in others:
+                if nid in members:
+                    shared += g
+            self._reach(nid, shared)
+            added += 1
+            if added >= most:
+                break
+
+    def pool_add(self, ids: Sequence[int], a: int, b: int) -> None:
+        """Put names ``ids[a:b]`` in the pool, those not in it yet."""
+        state = self.state
+        pool = self.pool
+        npool = self.npool
+        for k in range(a, b):
+            nid = ids[k]
+            if not state[nid] & _POOLED:
+                state[nid] |= _POOLED
+                pool[npool] = nid
+                npool += 1
+        self.npool = npool
+
+    def pool_keys(self, keys: list[str], qkey: str, floor: float) -> list[str]:
+        """The keys of the names in the pool, in its order, after dropping from
+        the pool the names whose Jaro-Winkler similarity with ``qkey`` cannot
+        reach ``floor``: by their length, then by the characters and prefix
+        they share with it (:func:`_jw_ceiling`, from their :func:`_signatures`)."""
+        state = self.state
+        pool = self.pool
+        signatures = self.signatures
+        size = len(qkey)
+        shortest, longest = _jw_lengths(size, floor)
+        mask = _letters(qkey)
+        repeats = size - _popcount(mask)  # characters beyond the first of each kind
+        start = _start(qkey)
+        out = []
+        kept = 0
+        for k in range(self.npool):
+            nid = pool[k]
+            if floor > 0.0 and _COMPILED:
+                other = signatures[2 * nid]
+                if other == 0:  # not made yet
+                    other = _letters(keys[nid])
+                    signatures[2 * nid] = other
+                    signatures[2 * nid + 1] = len(keys[nid]) << 32 | _start(keys[nid])
+                length = signatures[2 * nid + 1] >> 32
+                if not shortest <= length <= longest or _jw_ceiling(
+                    size,
+                    length,
+                    _popcount(mask & other) + min(repeats, length - _popcount(other)),
+                    _common_start(start, signatures[2 * nid + 1] & _LOW_WORD),
+                ) < floor:
+                    state[nid] &= ~_POOLED
+                    continue
+            pool[kept] = nid
+            kept += 1
+            out.append(keys[nid])
+        self.npool = kept
+        return out
+
+    def ranked(self, iq: float, floor: float, most: int) -> tuple[list[tuple[float, int]], int]:
+        """The ``most`` highest (rough score, name id) of the names reached sharing
+        at least ``floor``, highest first (= ``sorted(..., reverse=True)[:most]``
+        without a tuple per name), and how many names share that much."""
+        if len(self.top_score) < most:
+            self.top_score = array("d", bytes(8 * most))
+            self.top_name = array("i", bytes(4 * most))
+        top_score = self.top_score
+        top_name = self.top_name
+        touched = self.touched
+        shared = self.shared
+        count = 0
+        kept = 0
+        for k in range(self.ntouched):
+            nid = touched[k]
+            g = shared[nid]
+            if g < floor:
+                continue
+            count += 1
+            kept = _insert(top_score, top_name, kept, most, _rough_score(g, self.totals[nid], iq), nid)
+        out = []
+        for i in range(kept):
+            out.append((top_score[i], top_name[i]))
+        return out, count
+
+    def clear(self) -> None:
+        """Forget the query (only what it touched)."""
+        state = self.state
+        touched = self.touched
+        pool = self.pool
+        for k in range(self.ntouched):
+            nid = touched[k]
+            self.shared[nid] = 0.0
+            state[nid] = 0
+        for k in range(self.npool):
+            state[pool[k]] = 0
+        self.ntouched = 0
+        self.npool = 0
 
 
 def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: float = 0.0) -> list[tuple[float, int]]:
@@ -191,131 +452,103 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
 
     The rough score is ``min(shared, name) / query * (0.55 + 0.45 * min(1, shared / name))``
     over the strong query tokens' weights (a query word counts once per name)."""
+    # work spaces not in use (a list: threads may match at the same time; list.pop and append are atomic)
+    free = index.__dict__.get("_scratch")
+    if free is None:
+        free = index.__dict__.setdefault("_scratch", [])
+    try:
+        scratch = free.pop()
+    except IndexError:
+        scratch = _Scratch(index)
+    found = _candidates(index, form, limit, minimum, scratch)
+    scratch.clear()
+    free.append(scratch)  # only after a clean finish: an exception drops the work space
+    return found
+
+
+def _candidates(index: MatchIndex, form: NameForm, limit: int, minimum: float, scratch: _Scratch) -> list[tuple[float, int]]:
     weights = index.weight
     vocab = index.vocab
-    acc: dict[int, float] = {}
     common: list[tuple[float, tuple[int, ...]]] = []
     unfetched: list[int] = []  # common list words matched: their names are not all fetched
-    pool_ids: list[int] = []  # the names Jaro-Winkler looks at (repeats are harmless)
-    pool_keys: list[str] = []
     q_total = 0.0
     strong = [t for t, w in zip(form.tokens, form.weak) if not w] or list(form.tokens)
     # compounds: "hik vision" may be listed as "hikvision"
     looked = strong + [a + b for a, b in zip(strong, strong[1:]) if a + b in vocab]
     plans = index.__dict__.get("_plan_cache") or {}
     for token in looked:
-        q_part, fetched, big, big_gain, ids, texts = plans.get(token) or _plan(index, token)
+        q_part, names, gains, big, big_gain = plans.get(token) or _plan(index, token)
         q_total += q_part
-        if ids:
-            pool_ids += ids
-            pool_keys += texts
-        if fetched:
-            if len(fetched) == 1:
-                gains: dict[int, float] | None = None
-                plist, gain = fetched[0]
-            else:
-                # a name counts the best gain of this query word once
-                gains = {}
-                for plist, gain in fetched:
-                    gains.update(dict.fromkeys(plist, gain))
-            if gains is None:
-                gains = dict.fromkeys(plist, gain)
-            if not acc:
-                acc = gains
-            else:
-                if len(gains) > len(acc):
-                    acc, gains = gains, acc  # add the smaller to the larger
-                for nid, gain in gains.items():
-                    acc[nid] = acc.get(nid, 0.0) + gain
+        scratch.add(names, gains)
         if big:
             unfetched.extend(big)
             common.append((big_gain, big))
     weak_words = set(form.tokens) - set(strong)
     if common:
-        if acc:
+        if scratch.ntouched:
             for gain, big in common:
-                for nid in _members(index, big).intersection(acc):
-                    acc[nid] += gain
+                scratch.add_holding(_members(index, big), gain)
         # weak words ("abu ahmad", "bank oao") narrow common ones (never weak with weak)
         weak_sets = [(weights[t], (t,)) for w in weak_words if (t := vocab.get(w)) is not None]
         entries = common + weak_sets
-        ranked = 4 * limit
-        for i, (gain, big) in enumerate(common):
+        for i in range(len(common)):
+            gain, big = common[i]
             for j in range(i + 1, len(entries)):
                 gain2, big2 = entries[j]
-                ids, texts = _intersection(index, big, big2)
-                pool_ids += ids
-                pool_keys += texts
-                # a name shares every common or weak query word it holds
+                ids = _intersection(index, big, big2)
+                scratch.pool_add(ids, 0, len(ids))
+                # a name shares every common or weak query word it holds; the lightest first
                 others = [(g, _members(index, b)) for k, (g, b) in enumerate(entries) if k != i and k != j]
-                added = 0
-                for nid in ids:  # the lightest first
-                    if nid not in acc:
-                        shared = gain + gain2
-                        for g, members in others:
-                            if nid in members:
-                                shared += g
-                        acc[nid] = shared
-                        added += 1
-                        if added >= ranked:
-                            break
-        if not acc:
+                scratch.reach(ids, gain + gain2, others, 4 * limit)
+        if not scratch.ntouched:
             gain, big = common[0]
             members = _members(index, big)
             if len(members) <= SCAN_COMMON:
                 # one common word and nothing rarer: rank its names (few enough)
-                acc = dict.fromkeys(members, gain)
-            else:
-                for tid, _ in token_matches(index, strong[0]) if len(strong) == 1 else ():
-                    for nid in index.solo.get(tid, ()):
-                        acc[nid] = weights[tid]
-            pool_ids += acc
-            pool_keys += map(index.name_keys.__getitem__, acc)
+                scratch.put(members, gain)
+            elif len(strong) == 1:
+                for tid, _ in token_matches(index, strong[0]):
+                    scratch.put(index.solo.get(tid, ()), weights[tid])
+            scratch.pool_add(scratch.touched, 0, scratch.ntouched)
     if len(strong) == 1:
         # the only strong word may be misspelt beyond finding: its weak words lead too
         unfetched.extend([t for w in weak_words if (t := vocab.get(w)) is not None])
     # the names Jaro-Winkler looks at: everything fetched, and more
     qkey = form.key
-    keys = index.name_keys
     size = len(qkey)
     for tid in set(unfetched):
-        lens, ids, texts = _by_length(index, tid)
+        lens, ids = _by_length(index, tid)
         a, b = _window(lens, size)
-        if a < b:
-            pool_ids += ids[a:b]
-            pool_keys += texts[a:b]
+        scratch.pool_add(ids, a, b)
     if len(form.tokens) == 1:
-        lens, ids, texts = _single_names(index).get(qkey[:1], _EMPTY)
+        lens, ids = _single_names(index).get(qkey[:1], _EMPTY)
         a, b = _window(lens, size)
-        if a < b:
-            pool_ids += ids[a:b]
-            pool_keys += texts[a:b]
-    if not pool_ids:
+        scratch.pool_add(ids, a, b)
+    if not scratch.npool:
         return []
     q_total = q_total or 1.0
     totals = index.name_total
     iq = 1.0 / q_total
     # rough score: the shared weight (at most the name's) over the query's, less for a longer name
     floor = minimum * q_total  # rough >= minimum needs shared >= minimum * query
-    scored = _rough(acc, totals, iq, floor)
-    if len(scored) < KEEP < len(acc):
-        half = floor / 2
-        everything = _rough(acc, totals, iq, half)
-        if len(everything) < KEEP:
-            everything = _rough(acc, totals, iq, float("-inf"))
-        scored = sorted(everything, reverse=True)[:KEEP]  # = heapq.nlargest, faster at these sizes
-    if len(scored) > limit:
-        scored = sorted(scored, reverse=True)[:limit]
-    else:
-        scored.sort(reverse=True)
-    if len(pool_ids) > len(scored):
+    scored, count = scratch.ranked(iq, floor, limit)
+    if count < KEEP < scratch.ntouched:
+        # the KEEP best whatever their score: those sharing half the floor, else any
+        most = min(KEEP, limit)
+        scored, count = scratch.ranked(iq, floor / 2, most)
+        if count < KEEP:
+            scored, count = scratch.ranked(iq, float("-inf"), most)
+    if scratch.npool > len(scored):
         # never lose what Jaro-Winkler ranks first: only names at least as close
-        # as the best candidate can be (or tie with) it
+        # as the best candidate can be (or tie with) it; with ties, the first in the pool first
+        keys = index.name_keys
         jw = JaroWinkler.normalized_similarity
         cutoff = max(0.0, jw(qkey, keys[scored[0][1]]) - _JW_MARGIN) if scored else 0.0
+        # a tie with the best found scores at least cutoff - _JW_MARGIN (the second pass's cutoff)
+        pool_keys = scratch.pool_keys(keys, qkey, cutoff - _JW_MARGIN - _JW_MARGIN)
         found = process.extract(qkey, pool_keys, scorer=jw, limit=JW_PROBE, score_cutoff=cutoff)
         if len(found) == JW_PROBE and found[-1][1] >= found[0][1] - _JW_MARGIN:
-            # more ties (the same key in several names, a name reached twice): all of them
+            # more ties (the same key in several names): all of them
             found = process.extract(qkey, pool_keys, scorer=jw, score_cutoff=found[0][1] - _JW_MARGIN, limit=None)
         if found:
             best = found[0][1] - _JW_MARGIN
@@ -323,20 +556,48 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
             for _, score, k in found:
                 if score < best:
                     break
-                nid = pool_ids[k]
+                nid = scratch.pool[k]
                 if nid not in chosen:
                     chosen.add(nid)
-                    scored.append((_rough_score(acc.get(nid, 0.0), totals[nid], iq), nid))
+                    scored.append((_rough_score(scratch.shared[nid], totals[nid], iq), nid))
     return scored
 
 
-def _rough(acc: dict[int, float], totals, iq: float, floor: float) -> list[tuple[float, int]]:
-    """(rough score, name id) of the names in ``acc`` (name id -> shared weight) sharing at least ``floor``."""
-    out = []
-    for nid, g in acc.items():
-        if g >= floor:
-            out.append((_rough_score(g, totals[nid], iq), nid))
+def _insert(scores: Sequence[float], names: Sequence[int], kept: int, most: int, score: float, nid: int) -> int:
+    """Insert ``(score, nid)`` into the ``kept`` highest pairs so far (in ``scores``
+    and ``names``, highest first) if it is among the ``most`` highest; how many are kept."""
+    if kept == most and not (most and _above(score, nid, scores[most - 1], names[most - 1])):
+        return kept
+    i = kept if kept < most else most - 1
+    while i > 0 and _above(score, nid, scores[i - 1], names[i - 1]):
+        scores[i] = scores[i - 1]
+        names[i] = names[i - 1]
+        i -= 1
+    scores[i] = score
+    names[i] = nid
+    return kept + 1 if kept < most else kept
+
+
+def _lightest(ids: Iterable[int], totals: Sequence[float], most: int) -> array:
+    """``sorted(sorted(ids), key=totals.__getitem__)[:most]``: the ``most`` names of
+    least total weight, lightest first (the first among equals), without sorting them all."""
+    score = array("d", bytes(8 * most))
+    name = array("i", bytes(4 * most))
+    scores = score
+    names = name
+    kept = 0
+    for nid in ids:  # the highest (-total, -id) are the lowest (total, id)
+        kept = _insert(scores, names, kept, most, -totals[nid], -nid)
+    out = array("i", bytes(4 * kept))
+    view = out
+    for i in range(kept):
+        view[i] = -names[i]
     return out
+
+
+def _above(score: float, nid: int, score2: float, nid2: int) -> bool:
+    """``(score, nid) > (score2, nid2)``, the order of the candidates (highest first)."""
+    return score > score2 or (score == score2 and nid > nid2)
 
 
 def _rough_score(shared: float, total: float, iq: float) -> float:
@@ -345,6 +606,71 @@ def _rough_score(shared: float, total: float, iq: float) -> float:
     if shared < total:
         return shared * iq * (0.55 + 0.45 * shared / total)
     return total * iq
+
+
+def _jw_ceiling(a: int, b: int, common: int, start: int) -> float:
+    """The highest Jaro-Winkler similarity of strings of ``a`` and ``b``
+    characters with at most ``common`` characters in common and a common
+    prefix of at most ``start``: as if those all matched, without transpositions."""
+    if a == 0 or b == 0:
+        return 1.0 if a == b else 0.0
+    m = min(common, a, b)
+    if m <= 0:
+        return 0.0
+    jaro = (m / a + m / b + 1.0) / 3.0
+    if jaro > 0.7:
+        return jaro + min(start, a, b, 4) * 0.1 * (1.0 - jaro)
+    return jaro
+
+
+def _jw_lengths(size: int, floor: float) -> tuple[int, int]:
+    """The shortest and longest keys that may reach Jaro-Winkler similarity
+    ``floor`` with a key of ``size`` characters.  At best (the shorter key all
+    matching, no transposition, the longest prefix bonus) two keys score
+    ``0.8 + 0.2 * shorter / longer``; widened by a character against rounding."""
+    excess = floor - 0.8
+    if excess <= 0.0:
+        return 0, 2**31
+    return int(size * excess / 0.2) - 1, int(min(0.2 * size / excess, 2.0**31)) + 1
+
+
+def _signatures(index: MatchIndex) -> array:
+    """Per name ``n``, at ``2n`` the :func:`_letters` of its key, at ``2n + 1`` its
+    length times 2**32 plus its :func:`_start`; 0 until :meth:`_Scratch.pool_keys`
+    first meets the name (two threads may both make it: the same values)."""
+    found = index.__dict__.get("_signature_cache")
+    if found is None:
+        found = index.__dict__.setdefault("_signature_cache", array("Q", bytes(16 * index.name_count)))
+    return found
+
+
+def _popcount(bits: int) -> int:
+    """The number of bits set in ``bits`` (< 2**63)."""
+    bits = bits - ((bits >> 1) & _ODD_BITS)
+    bits = (bits & _BIT_PAIRS) + ((bits >> 2) & _BIT_PAIRS)
+    bits = (bits + (bits >> 4)) & _NIBBLES
+    bits = bits + (bits >> 8)
+    bits = bits + (bits >> 16)
+    bits = bits + (bits >> 32)
+    return bits & 0x7F
+
+
+def _start(text: str) -> int:
+    """The first four characters of ``text`` as the bytes of an int, from the
+    lowest (0 past its end; a few characters share a byte value)."""
+    code = 0
+    for i in range(min(4, len(text))):
+        code |= (ord(text[i]) % 255 + 1) << (8 * i)
+    return code
+
+
+def _common_start(a: int, b: int) -> int:
+    """How many of the first four characters two :func:`_start` codes share."""
+    x = a ^ b
+    n = 0
+    while n < 4 and not (x >> (8 * n)) & 255:
+        n += 1
+    return n
 
 
 def _window(lens: Sequence[int], size: int) -> tuple[int, int]:
@@ -364,7 +690,7 @@ def _members(index: MatchIndex, big: tuple[int, ...]) -> frozenset[int]:
     """The names holding any of the list words ``big`` (cached)."""
     if len(big) == 1:
         return _posting_set(index, big[0])
-    cache = index.__dict__.setdefault("_union_cache", {})
+    cache = _cache(index, "_union_cache")
     found = cache.get(big)
     if found is None:
         if len(cache) > _UNION_LIMIT:
@@ -373,14 +699,13 @@ def _members(index: MatchIndex, big: tuple[int, ...]) -> frozenset[int]:
     return found
 
 
-def _intersection(index: MatchIndex, big: tuple[int, ...], big2: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+def _intersection(index: MatchIndex, big: tuple[int, ...], big2: tuple[int, ...]) -> array:
     """The ``MAX_INTERSECTION`` names of least weight holding one of ``big`` and
-    one of ``big2``, lightest first, and their keys (cached)."""
-    cache = index.__dict__.setdefault("_pair_cache", {})
+    one of ``big2``, lightest first (cached)."""
+    cache = _cache(index, "_pair_cache")
     key = (big, big2)
     found = cache.get(key)
     if found is None:
-        totals = index.name_total
         if big == big2:
             # a query word repeated ("abdullah abdullah"): the names holding it twice
             words = set(big)
@@ -388,22 +713,47 @@ def _intersection(index: MatchIndex, big: tuple[int, ...], big2: tuple[int, ...]
             both: Iterable[int] = [n for n in _members(index, big) if sum(t in words for t in tokens[n]) >= 2]
         else:
             both = _members(index, big) & _members(index, big2)
-        ids = tuple(sorted(sorted(both), key=totals.__getitem__)[:MAX_INTERSECTION])
+        found = _lightest(both, index.name_total, MAX_INTERSECTION)
         if len(cache) > _PLAN_LIMIT:
             cache.clear()
-        found = cache[key] = (ids, tuple(index.name_keys[n] for n in ids))
+        cache[key] = found
     return found
 
 
-def _by_length(index: MatchIndex, tid: int) -> tuple[list[int], tuple[int, ...], tuple[str, ...]]:
-    """The names holding list word ``tid``, sorted by key length: (lengths, ids, keys) (cached)."""
-    cache = index.__dict__.setdefault("_length_cache", {})
+def _by_length(index: MatchIndex, tid: int) -> tuple[list[int], array]:
+    """The names holding list word ``tid``, sorted by key length: (lengths, ids) (cached)."""
+    cache = _cache(index, "_length_cache")
     found = cache.get(tid)
     if found is None:
-        sizes = _key_sizes(index)
-        ids = sorted(index.postings[tid], key=sizes.__getitem__)
-        found = cache[tid] = (list(map(sizes.__getitem__, ids)), tuple(ids), tuple(map(index.name_keys.__getitem__, ids)))
+        found = cache[tid] = _by_size(index.postings[tid], _key_sizes(index))
     return found
+
+
+def _by_size(ids: tuple[int, ...], sizes: list[int]) -> tuple[list[int], array]:
+    """``sorted(ids, key=sizes.__getitem__)`` and those sizes, by a counting sort
+    (the sizes are small; a common word of a large list has many names)."""
+    longest = 0
+    for k in range(len(ids)):
+        longest = max(longest, sizes[ids[k]])
+    count = array("i", bytes(4 * (longest + 1)))
+    counts = count
+    for k in range(len(ids)):
+        counts[sizes[ids[k]]] += 1
+    lens: list[int] = []
+    start = array("i", bytes(4 * (longest + 1)))
+    starts = start  # where the names of each size go
+    total = 0
+    for size in range(longest + 1):
+        starts[size] = total
+        total += counts[size]
+        lens += [size] * counts[size]
+    out = array("i", bytes(4 * len(ids)))
+    view = out
+    for k in range(len(ids)):
+        size = sizes[ids[k]]
+        view[starts[size]] = ids[k]
+        starts[size] += 1
+    return lens, out
 
 
 def _key_sizes(index: MatchIndex) -> list[int]:
@@ -414,8 +764,8 @@ def _key_sizes(index: MatchIndex) -> list[int]:
     return found
 
 
-def _single_names(index: MatchIndex) -> dict[str, tuple[list[int], tuple[int, ...], tuple[str, ...]]]:
-    """One-word names by first letter, sorted by length: (lengths, ids, keys) (built once)."""
+def _single_names(index: MatchIndex) -> dict[str, tuple[list[int], array]]:
+    """One-word names by first letter, sorted by length: (lengths, ids) (built once)."""
     found = index.__dict__.get("_single_cache")
     if found is None:
         keys = index.name_keys
@@ -425,7 +775,7 @@ def _single_names(index: MatchIndex) -> dict[str, tuple[list[int], tuple[int, ..
         ones.sort(key=lambda n: keys[n][:1])  # stable: by first letter, then length
         found = {}
         for first, group in groupby(ones, key=lambda n: keys[n][:1]):
-            ids = tuple(group)
-            found[first] = (list(map(sizes.__getitem__, ids)), ids, tuple(map(keys.__getitem__, ids)))
+            ids = list(group)
+            found[first] = (list(map(sizes.__getitem__, ids)), _int_array(ids))
         index.__dict__["_single_cache"] = found
     return found
