@@ -13,6 +13,7 @@ from clearance.match.candidates import candidates, token_matches
 from clearance.match.index import MatchIndex
 from clearance.match.matcher import CANDIDATES, ROUGH_MIN
 from clearance.match.normalize import analyze
+from clearance.match.score import token_sim
 from clearance.model import Entity
 
 
@@ -218,3 +219,14 @@ def test_counting_sort_and_lightest_equal_sorting():
         assert list(by_size) == expected and lens == [sizes[n] for n in expected]
         for most in (0, 1, 5, 200, 600):
             assert list(_lightest(frozenset(ids), totals, most)) == sorted(sorted(ids), key=totals.__getitem__)[:most]
+
+
+def test_list_token_neighbours_are_computed_at_build(index):
+    """A list token's lookups come from the build: the same as computing them per query."""
+    assert len(index.neighbours) == len(index.tokens)
+    bare = MatchIndex(**{k: v for k, v in index.__getstate__().items() if k != "neighbours"})
+    for tid, token in enumerate(index.tokens):
+        assert index.neighbours[tid] == token_matches(bare, token)
+        assert token_matches(index, token) is index.neighbours[tid]
+    typo = MatchIndex.build([("x", entity("a", "Company", "HIKVISION")), ("x", entity("b", "Company", "HIKVISON"))])
+    assert dict(typo.neighbours[typo.vocab["hikvision"]]) == {typo.vocab["hikvision"]: 1.0, typo.vocab["hikvison"]: token_sim("hikvision", "hikvison")}

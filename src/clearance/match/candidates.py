@@ -118,9 +118,11 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
     if hit is not None:
         return hit
     vocab = index.vocab
+    tid = vocab.get(token)
+    if tid is not None and index.neighbours:
+        return index.neighbours[tid]  # a list token: computed at build
     tokens = index.tokens
     found: dict[int, float] = {}
-    tid = vocab.get(token)
     if tid is not None:
         found[tid] = 1.0
     if len(token) >= 3:

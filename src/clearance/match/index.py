@@ -33,7 +33,7 @@ from .normalize import analyze, normalize_identifier
 from .resources import data_version, legal_forms, stopwords
 
 #: Bump when the index layout or normalisation changes (part of the cache key).
-INDEX_VERSION = "8"
+INDEX_VERSION = "9"
 
 #: Weight of a weak token (legal form, stopword, particle).
 WEAK_WEIGHT = 0.35
@@ -120,6 +120,9 @@ class MatchIndex:
     buckets: dict[tuple[str, int], tuple[tuple[int, ...], tuple[str, ...]]] = field(default_factory=dict)
     solo: dict[int, tuple[int, ...]] = field(default_factory=dict)
     identifiers: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    #: per list token, the (token id, similarity) of the list tokens it may stand for as a
+    #: query token (:func:`.candidates.token_matches`): computed once here, not per query
+    neighbours: list[tuple[tuple[int, float], ...]] = field(default_factory=list)
     unknown_weight: float = 8.0
     version: str = ""
 
@@ -208,6 +211,9 @@ class MatchIndex:
         index.deletes = {k: tuple(v) for k, v in deletes.items()}
         index.buckets = {k: (tuple(v), tuple(tokens[t] for t in v)) for k, v in buckets.items()}
         index.identifiers = {k: tuple(v) for k, v in identifiers.items()}
+        from .candidates import token_matches  # candidates imports this module
+
+        index.neighbours = [token_matches(index, token) for token in tokens]
         return index
 
     def __getstate__(self) -> dict:
