@@ -166,7 +166,7 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
 
 
 def _deletions(token: str) -> list[str]:
-    """The strings of ``token`` with one character deleted (as ``index._deletes``)."""
+    """The strings of ``token`` with one character deleted (the index's deletion keys too)."""
     out = []
     for i in range(len(token)):
         out.append(token[:i] + token[i + 1 :])

@@ -94,10 +94,6 @@ def weak_tokens() -> frozenset[str]:
     )
 
 
-def _deletes(token: str) -> list[str]:
-    return [token[:i] + token[i + 1 :] for i in range(len(token))]
-
-
 @dataclass
 class MatchIndex:
     entities: list[EntityInfo] = field(default_factory=list)
@@ -130,6 +126,8 @@ class MatchIndex:
 
     @classmethod
     def build(cls, items: Iterable[tuple[str, Entity]]) -> "MatchIndex":
+        from .candidates import _deletions, token_matches  # candidates imports this module
+
         index = cls(version=f"{INDEX_VERSION}-{data_version()}")
         token_ids: dict[str, int] = index.vocab
         tokens: list[str] = index.tokens
@@ -204,15 +202,13 @@ class MatchIndex:
         buckets: dict[tuple[str, int], list[int]] = {}
         for tid, token in enumerate(tokens):
             if len(token) >= 4:
-                for d in set(_deletes(token)):
+                for d in set(_deletions(token)):
                     deletes.setdefault(d, []).append(tid)
             if len(token) >= 3:
                 buckets.setdefault((token[0], len(token)), []).append(tid)
         index.deletes = {k: tuple(v) for k, v in deletes.items()}
         index.buckets = {k: (tuple(v), tuple(tokens[t] for t in v)) for k, v in buckets.items()}
         index.identifiers = {k: tuple(v) for k, v in identifiers.items()}
-        from .candidates import token_matches  # candidates imports this module
-
         index.neighbours = [token_matches(index, token) for token in tokens]
         return index
 
