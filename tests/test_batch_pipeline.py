@@ -99,6 +99,8 @@ def test_pipeline_keeps_order_and_screens_each_query_once(workers, cache_size):
     with Workers(many=many, workers=workers) as pool:
         pipeline = QueryPipeline(pool, cache_size=cache_size, block=97, chunk=13)
         out = list(pipeline.run(_items(names)))
+        forked = pool.parallel
+    assert forked == (workers > 1)
     assert [tag for tag, _ in out] == list(range(len(names)))
     for (tag, result), name in zip(out, names):
         if name is None:

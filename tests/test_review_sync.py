@@ -19,7 +19,7 @@ from clearance.screen import Screener
 from clearance.store import runs as r
 from clearance.store import schema as t
 
-from tests.fixtures.acme_lists import V1, V2, store  # noqa: E402,F401  (store: the fixture)
+from tests.fixtures.acme_lists import V2, store  # noqa: E402,F401  (store: the fixture)
 
 
 def reviewer(store) -> Principal:

@@ -210,6 +210,7 @@ class MatchIndex:
         index.buckets = {k: (tuple(v), tuple(tokens[t] for t in v)) for k, v in buckets.items()}
         index.identifiers = {k: tuple(v) for k, v in identifiers.items()}
         index.neighbours = [token_matches(index, token) for token in tokens]
+        index.__dict__.pop("_token_cache", None)  # those lookups are the neighbours now
         return index
 
     def __getstate__(self) -> dict:

@@ -107,9 +107,9 @@ class _NameLevel:
 
     def __init__(self, best: dict[int, tuple[float, int, NameForm, list[float]]]):
         self.best = best
-        # the order match() meets the entities in (that of the set union it takes when
-        # identifiers hit too): the sort of the hits keeps it among equal (score, entity id)
-        self.order = tuple(set(best) | set())
+        # the order match() meets the entities in (that of the set it takes when identifiers
+        # hit too): the sort of the hits keeps it among equal (score, entity id)
+        self.order = tuple(set(best))
         self.top = max([found[0] for found in best.values()]) if best else -1.0
         self.facts: dict[int, NameFacts] = {}
 

@@ -36,7 +36,6 @@ MAX_TOKENS = 24
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _APOSTROPHES = re.compile(r"['’‘`´ʼʻ\u02bf\u02be]")
-_SEPARATORS = re.compile(r"[^a-z0-9]+")
 #: What identifiers drop: anything but ASCII letters and digits.
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9]+")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
@@ -102,7 +101,7 @@ def stem(token: str) -> str:
 
 
 #: bytes.translate table for ASCII text: letters and digits stay, anything else separates
-#: (apostrophes, which join words, are deleted first): _APOSTROPHES and _SEPARATORS in one pass.
+#: (apostrophes, which join words, are deleted first): split and apostrophes in one pass.
 _ASCII_TOKEN_BYTES = bytes(code if chr(code) in "abcdefghijklmnopqrstuvwxyz0123456789" else ord(" ") for code in range(256))
 
 
@@ -113,10 +112,7 @@ def ascii_tokens(text: str) -> list[str]:
         text = _APOSTROPHES.sub("", text)
         if not text.isascii():
             text = anyascii(text).lower()
-    if text.isascii():
-        tokens = text.encode("ascii").translate(_ASCII_TOKEN_BYTES, b"'`").decode("ascii").split()
-    else:  # pragma: no cover - anyascii gives ASCII
-        tokens = [t for t in _SEPARATORS.split(_APOSTROPHES.sub("", text)) if t]
+    tokens = text.encode("ascii").translate(_ASCII_TOKEN_BYTES, b"'`").decode("ascii").split()  # anyascii gives ASCII
     return [stem(t) if t[-1] == "s" else t for t in tokens]  # stem() keeps the rest as they are
 
 

@@ -37,8 +37,8 @@ from ..tabular.write import encode_record, format_for_path
 from .check import Screener
 from .outputs import HIT_COLUMNS, RESULT_COLUMNS, flatten, hit_rows, sheets_for  # noqa: F401  (re-exported)
 from .pipeline import CACHE_SIZE, CLEAR, QueryPipeline, screen_queries
-from .queries import FIELDS, ID_FIELDS, SCHEMA_WORDS, query_key, query_maker, query_of, row_fingerprint, row_key  # noqa: F401
-from .workers import CHUNK, Workers, default_workers  # noqa: F401  (re-exported)
+from .queries import FIELDS, ID_FIELDS, SCHEMA_WORDS, query_maker, query_of, row_fingerprint, row_key  # noqa: F401
+from .workers import Workers
 
 STATUSES = ("match", "review", "clear", "error")
 #: Inputs with fewer rows than this are screened in this process (forking costs more than it saves).
@@ -104,18 +104,14 @@ class RowScreener:
     index once the workers are forked (the screener loads it again if asked).
     """
 
-    def __init__(self, screener: Screener, mapping: FieldMapping, workers: int | None = None, chunk: int | None = None,
+    def __init__(self, screener: Screener, mapping: FieldMapping, workers: int | None = None,
                  ownership: Any = None, cache_size: int = CACHE_SIZE, release_index: bool = False):
         self.screener = screener
         self.release_index = release_index
         self.mapping = mapping
         self.ownership = ownership
         self.pool = Workers(many=lambda queries: screen_queries(screener, queries, ownership), workers=workers)
-        self.pipeline = QueryPipeline(self.pool, cache_size, **({"chunk": chunk} if chunk else {}))
-
-    @property
-    def workers(self) -> int:
-        return self.pool.workers
+        self.pipeline = QueryPipeline(self.pool, cache_size)
 
     @property
     def screened(self) -> int:
@@ -159,15 +155,11 @@ class RowScreener:
     def screen(self, rows: Iterable[Row]) -> Iterator[dict]:
         for row, result in self.pipeline.run(self._items(rows)):
             if result is None:
-                yield {"row": row.index, "input": row.values, "status": "error", "error": row.error, "hits": []}
+                yield error_record(row, row.error)
             elif result is CLEAR:
-                yield {"row": row.index, "input": row.values, "status": "clear", "hits": []}
+                yield {"row": row.index, "input": row.values, "status": "clear", "hits": []}  # most rows: no copy
             else:
-                status, hits, error = result
-                if error is None:
-                    yield {"row": row.index, "input": row.values, "status": status, "hits": list(hits)}
-                else:
-                    yield {"row": row.index, "input": row.values, "status": status, "error": f"line {row.line}: {error}", "hits": list(hits)}
+                yield record_of(row.index, row.values, result, f"line {row.line}")
 
 
 # -- index for a date ----------------------------------------------------------
@@ -259,25 +251,11 @@ def prepare(path, maps: Sequence[str] = (), encoding: str | None = None, sheet: 
     return table, mapping
 
 
-def count(summary: BatchSummary, record: dict) -> None:
-    summary.rows += 1
-    summary.counts[record["status"]] += 1
-    if record["status"] in ("match", "review"):
-        _count_flagged(summary, record)
-
-
 def _count_flagged(summary: BatchSummary, record: dict) -> None:
     best = record["hits"][0]
     summary.by_source[best["source"]] += 1
     for program in best.get("programs") or ["(none)"]:
         summary.by_program[program] += 1
-
-
-def augment(record: dict, engine: Any) -> dict:
-    """Hits derived from ownership (OFAC 50% rule, §889 subsidiaries and brands)."""
-    from ..ownership.hits import augment as add_ownership_hits
-
-    return add_ownership_hits(record, engine)
 
 
 def screen_file(
@@ -441,7 +419,6 @@ def record_batch_run(store, summary: BatchSummary, as_of: str | None, sources: l
 
 
 __all__ = [
-    "CHUNK",
     "FIELDS",
     "HIT_COLUMNS",
     "ID_FIELDS",
@@ -450,11 +427,9 @@ __all__ = [
     "BatchSummary",
     "RowScreener",
     "Workers",
-    "default_workers",
     "flatten",
     "hit_rows",
     "prepare",
-    "query_key",
     "query_of",
     "row_fingerprint",
     "row_key",
