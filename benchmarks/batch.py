@@ -245,17 +245,22 @@ def bench_monitor(rows: int) -> dict:
     return run(rows=rows, repeat=1)
 
 
+def _figure(value) -> str:
+    """A number with thousands separators, or "?" when an older results file lacks it."""
+    return "?" if value is None else f"{value:,}"
+
+
 def render(results: dict) -> list[str]:
     """One Markdown bullet per measured part (also used by benchmarks/report.py)."""
     lines: list[str] = []
     if "local" in results:
         x = results["local"]
-        lines.append(f"- local engine: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** on {x['workers']} workers ({x['distinct_queries']:,} distinct queries); peak RSS {x['peak_rss_tree_mb']} MB (process tree), {x['peak_rss_one_process_mb']} MB (largest process)")
+        lines.append(f"- local engine: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** on {x['workers']} workers ({_figure(x.get('distinct_queries'))} distinct queries); peak RSS {x['peak_rss_tree_mb']} MB (process tree), {x['peak_rss_one_process_mb']} MB (largest process)")
         if "cache_hit_rate" in x:
             lines.append(f"  - {x.get('cpu_s', '?')} CPU-s in the process tree; per-run cache: {x['reused']:,} of {x['rows']:,} rows answered by an identical earlier query (**{100 * x['cache_hit_rate']:.1f}% hit rate**), {x['screened']:,} queries screened; {x['screening_rows_per_s']:,} rows/s over the screening loop alone (without start-up)")
     if "ceiling" in results:
         x = results["ceiling"]
-        lines.append(f"- pipeline ceiling (each query screened by a trivial stand-in; read -> map -> IPC -> ownership -> serialise -> write): {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** ({x.get('screening_rows_per_s') or '?':,} rows/s over the screening loop), {x.get('cpu_s', '?')} CPU-s")
+        lines.append(f"- pipeline ceiling (each query screened by a trivial stand-in; read -> map -> IPC -> ownership -> serialise -> write): {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** ({_figure(x.get('screening_rows_per_s'))} rows/s over the screening loop), {x.get('cpu_s', '?')} CPU-s")
     if "spark" in results:
         x = results["spark"]
         lines.append(f"- Spark local[2]: {x['rows']:,} rows in {x['seconds']}s = **{x['rows_per_s']:,} rows/s** (+{x['session_start_s']}s session start)")
