@@ -1,8 +1,6 @@
 # C types for explain.py when compiled by Cython (see hatch_build.py); the .py stays plain Python.
 import cython
 
-cdef dict _REASON_TAILS
-
 @cython.locals(tails=tuple, tail=str)
 cpdef str reason(double score, str status, tuple thresholds)
 

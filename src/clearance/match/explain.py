@@ -4,6 +4,7 @@ contributed, and why the status is what it is."""
 from __future__ import annotations
 
 from collections import namedtuple
+from functools import lru_cache
 
 from .score import NameScore
 
@@ -36,22 +37,20 @@ def name_facts(query_form: str, matched_name: str, matched_form: str, name_prope
     )
 
 
-#: (match, review) thresholds -> the reason's tail for a match, a review and a clear.
-_REASON_TAILS: dict[tuple[float, float], tuple[str, str, str]] = {}
+@lru_cache(maxsize=64)
+def _reason_tails(thresholds: tuple[float, float]) -> tuple[str, str, str]:
+    """The reason's tail for a match, a review and a clear (formatted once per thresholds)."""
+    match_at, review_at = thresholds
+    return (
+        f" >= match threshold {match_at:.2f}",
+        f" >= review threshold {review_at:.2f} but < match threshold {match_at:.2f}",
+        f" < review threshold {review_at:.2f}",
+    )
 
 
 def reason(score: float, status: str, thresholds: tuple[float, float]) -> str:
-    """Why the status is what it is; the thresholds' part is formatted once per thresholds."""
-    tails = _REASON_TAILS.get(thresholds)
-    if tails is None:
-        if len(_REASON_TAILS) >= 64:  # matchers with ever new thresholds
-            _REASON_TAILS.clear()
-        match_at, review_at = thresholds
-        tails = _REASON_TAILS[thresholds] = (
-            f" >= match threshold {match_at:.2f}",
-            f" >= review threshold {review_at:.2f} but < match threshold {match_at:.2f}",
-            f" < review threshold {review_at:.2f}",
-        )
+    """Why the status is what it is."""
+    tails = _reason_tails(thresholds)
     tail = tails[0] if status == "match" else tails[1] if status == "review" else tails[2]
     return f"score {score:.2f}{tail}"
 

@@ -76,10 +76,10 @@ def token_sim(a: str, b: str) -> float:
 
 
 def _token_sim(a: str, b: str, la: int, lb: int) -> float:
-    longest = la if la > lb else lb
-    allowed = allowed_edits(longest)
-    if abs(la - lb) > allowed or not a.isalpha() or not b.isalpha():
+    allowed = _typo_edits(la, lb)
+    if allowed < 0 or not a.isalpha() or not b.isalpha():
         return 0.0
+    longest = la if la > lb else lb
     distance = OSA.distance(a, b, score_cutoff=allowed)
     if distance > allowed:
         return 0.0

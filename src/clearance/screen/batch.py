@@ -123,9 +123,8 @@ class RowScreener:
 
     def __enter__(self) -> "RowScreener":
         self.screener.index  # load or build once, before forking
-        if self.ownership is not None and self.pool.workers > 1 and hasattr(self.ownership, "compute_all"):
-            self.ownership.compute_all()  # the aggregates once here, not once per worker
-            self.ownership.relevant
+        if self.ownership is not None and self.pool.workers > 1 and hasattr(self.ownership, "relevant"):
+            self.ownership.relevant  # the aggregates (compute_all) once here, not once per worker
         self.pool.__enter__()
         if self.release_index and self.pool.parallel:
             # The workers hold their (copy-on-write) index; this process only reads and writes rows.
