@@ -117,14 +117,15 @@ class ChangeFilter(Links):
             if name is None:
                 s = np.where(valid, self.best_sim[np.maximum(strings, 0)], 0.0)
                 v = np.where(valid, self.best_info[np.maximum(strings, 0)], 0.0)
-            elif len(self.keys):
-                keys = np.maximum(strings, 0) * self.count + name
-                at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-                found = valid & (self.keys[at] == keys)
-                s = np.where(found, self.sim[at], 0.0)
-                v = np.where(found, self.info[at], 0.0)
-            else:
-                s = v = np.zeros(len(k))
+            else:  # looked up only where the string partners some changed name (few do)
+                s, v = np.zeros(len(k)), np.zeros(len(k))
+                some = np.nonzero(valid & self.has_partner[np.maximum(strings, 0)])[0]
+                if len(some):
+                    keys = strings[some] * self.count + name[some]
+                    at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+                    found = self.keys[at] == keys
+                    s[some[found]] = self.sim[at[found]]
+                    v[some[found]] = self.info[at[found]]
             sims = np.maximum(sims, s)
             if counts_info:  # a compound's list weight counts once, at its first token
                 info += v
