@@ -49,6 +49,19 @@ def test_import_versions_and_idempotence(db_url):
     assert sum(1 for _ in store.active_entities(["us-ofac-sdn"])) == first.snapshot.entity_count
 
 
+def test_older_store_gets_new_indexes(db_url):
+    """An index a later version added is created when an older store is opened."""
+    from sqlalchemy import inspect
+
+    store = open_store(initialise=False)
+    with store.engine.begin() as conn:
+        conn.execute(text("drop index ix_alerts_last_run"))
+    assert "ix_alerts_last_run" not in {ix["name"] for ix in inspect(store.engine).get_indexes("alerts")}
+    store.engine.dispose()
+    store = open_store(initialise=False)
+    assert "ix_alerts_last_run" in {ix["name"] for ix in inspect(store.engine).get_indexes("alerts")}
+
+
 def test_diff_matches_raw_files(db_url):
     store = open_store(initialise=False)
     store.import_files(LISTS / SDN_2019, "us-ofac-sdn", captured="2019-01")

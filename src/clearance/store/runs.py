@@ -99,6 +99,7 @@ alerts = Table(
 )
 Index("ix_alerts_portfolio_status", alerts.c.portfolio_id, alerts.c.status)
 Index("ix_alerts_run", alerts.c.run_id)
+Index("ix_alerts_last_run", alerts.c.last_run_id)  # a monitor run's alerts (review sync, run reports)
 Index("ix_alerts_entity", alerts.c.entity_id)
 
 portfolio_rows = Table(

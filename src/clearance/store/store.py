@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from ..errors import SourceError, StoreError
@@ -80,6 +80,20 @@ def _row_to_snapshot(row) -> Snapshot:
     return Snapshot(**data)
 
 
+def _add_missing_indexes(engine: Engine) -> None:
+    """Create indexes a later version added to tables an older store already has
+    (``create_all`` makes indexes only with their table)."""
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
+    for table in t.metadata.sorted_tables:
+        if table.name not in present or not table.indexes:
+            continue
+        have = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in have:
+                index.create(engine, checkfirst=True)
+
+
 class Store:
     """Versioned list snapshots in SQLite (default) or PostgreSQL."""
 
@@ -87,6 +101,7 @@ class Store:
         self.engine = engine
         self.home = home
         t.metadata.create_all(engine)
+        _add_missing_indexes(engine)
         with engine.begin() as conn:
             version = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar()
             if version is None:
