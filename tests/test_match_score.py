@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import struct
+
 from clearance.match.score import (
     compare,
     country_evidence,
+    decimal_round,
     dob_evidence,
     schema_compatible,
     token_sim,
@@ -101,6 +105,17 @@ def test_fast_path_agrees_with_explained_path():
     full = compare(q, [9.0, 6.0], l, [7.0, 9.0, 6.0], [False] * 3)
     fast = compare(q, [9.0, 6.0], l, [7.0, 9.0, 6.0], [False] * 3, explain=False)
     assert fast == full.score
+
+
+def test_decimal_round_is_round_to_the_bit():
+    rng = random.Random(3)
+    values = [0.0, -0.0, 1.0, 0.5, 5e-05, -5e-05, 0.00015, 0.12345, 0.98765, 1e-12, 1e12, -0.08, float("inf")]
+    for _ in range(20_000):
+        values += [rng.random(), -rng.random(), rng.uniform(0, 30), rng.randint(0, 10**5) / 10**5, rng.randint(0, 2 * 10**4) / 2e4]
+    for value in values:
+        for digits in (2, 3, 4):
+            # the same double, sign of zero included
+            assert struct.pack("d", decimal_round(value, digits)) == struct.pack("d", round(value, digits)), (value, digits)
 
 
 def test_schema_compatibility():

@@ -1,7 +1,7 @@
 # C types for candidates.py when compiled by Cython (see hatch_build.py); the .py stays plain Python.
 import cython
 
-cdef unsigned char _REACHED, _POOLED
+cdef unsigned char _REACHED, _POOLED, _PLANNED
 cdef unsigned long long _ODD_BITS, _BIT_PAIRS, _NIBBLES, _LOW_WORD
 cdef bint _COMPILED
 
@@ -37,6 +37,8 @@ cdef class _Scratch:
     cdef unsigned char[:] state
     cdef int[:] touched
     cdef int[:] pool
+    cdef int[:] order
+    cdef int[:] which
     cdef double[:] top_score
     cdef int[:] top_name
     cdef public Py_ssize_t ntouched
@@ -59,6 +61,9 @@ cdef class _Scratch:
     @cython.locals(k=Py_ssize_t, nid=Py_ssize_t, npool=Py_ssize_t, state="unsigned char[:]", pool="int[:]")
     cpdef pool_add(self, const int[:] ids, Py_ssize_t a, Py_ssize_t b)
 
+    @cython.locals(f=Py_ssize_t, k=Py_ssize_t, nid=Py_ssize_t, count=Py_ssize_t, nfetched=Py_ssize_t, nf=Py_ssize_t, sources=list, plist=tuple, gains=list, state="unsigned char[:]", order="int[:]", which="int[:]", view="int[:]")
+    cpdef tuple gather(self, list fetched, list looked)
+
     @cython.locals(k=Py_ssize_t, nid=Py_ssize_t, kept=Py_ssize_t, out=list, state="unsigned char[:]", pool="int[:]", signatures="unsigned long long[:]", size=Py_ssize_t, shortest=Py_ssize_t, longest=Py_ssize_t, mask="unsigned long long", other="unsigned long long", repeats=Py_ssize_t, start="unsigned int", length=Py_ssize_t)
     cpdef list pool_keys(self, list keys, str qkey, double floor)
 
@@ -67,6 +72,9 @@ cdef class _Scratch:
 
     @cython.locals(k=Py_ssize_t, nid=Py_ssize_t, state="unsigned char[:]", touched="int[:]", pool="int[:]")
     cpdef clear(self)
+
+@cython.locals(weights="const float[:]", postings=list, exact=bint, tid=Py_ssize_t, q_weight=double, q_part=double, top=double, weight=double, sim=double, common_gain=double, fetched=list, common=list, skipped=list, plist=tuple)
+cpdef tuple _new_plan(index, str token, _Scratch scratch)
 
 cpdef list candidates(index, form, Py_ssize_t limit=*, double minimum=*)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from typing import Iterable, Sequence
 
@@ -75,9 +75,11 @@ _JW_MARGIN = 1e-6
 _PLAN_LIMIT = 50_000
 _UNION_LIMIT = 1_000
 _EMPTY: tuple = ((), array("i"))
-#: ``_Scratch.state`` bits: the name has a shared weight / is in the Jaro-Winkler pool.
+#: ``_Scratch.state`` bits: the name has a shared weight / is in the Jaro-Winkler pool /
+#: is among the names of the plan :meth:`_Scratch.gather` is making.
 _REACHED = 1
 _POOLED = 2
+_PLANNED = 4
 #: :func:`_popcount` masks.
 _ODD_BITS = 0x5555555555555555
 _BIT_PAIRS = 0x3333333333333333
@@ -232,9 +234,21 @@ def _posting_set(index: MatchIndex, tid: int) -> frozenset[int]:
     return found
 
 
-def _plan(index: MatchIndex, token: str) -> tuple:
+def _plan(index: MatchIndex, token: str, scratch: _Scratch) -> tuple:
     """What a query word contributes, the same in every query (cached):
-    ``(query weight, names, gains, common, common gain)``.
+    ``(query weight, names, gains, common, common gain)``; see :func:`_new_plan`."""
+    cache = _cache(index, "_plan_cache")
+    plan = cache.get(token)
+    if plan is None:
+        plan = _new_plan(index, token, scratch)
+        if len(cache) > _PLAN_LIMIT:
+            cache.clear()
+        cache[token] = plan
+    return plan
+
+
+def _new_plan(index: MatchIndex, token: str, scratch: _Scratch) -> tuple:
+    """The plan of a query word not planned yet.
 
     The fetched names are those of the rare list words it matches, each with
     the best gain of those words: a list word's gain is its weight (at most the
@@ -243,44 +257,39 @@ def _plan(index: MatchIndex, token: str) -> tuple:
     it matches (they only narrow).  *names* are those Jaro-Winkler looks at,
     each once: the ``len(gains)`` names fetched, then those of the not-so-rare
     near-spellings of a correctly spelt query word (not fetched)."""
-    cache = _cache(index, "_plan_cache")
-    plan = cache.get(token)
-    if plan is not None:
-        return plan
     weights = index.weight
     postings = index.postings
     matches = token_matches(index, token)
-    q_weight = index.token_weight(token)
+    listed = index.vocab.get(token)
+    exact = listed is not None
+    q_weight = weights[listed] if exact else index.token_weight(token)  # inlined for a listed word
     if not matches:
-        plan = (q_weight, array("i"), (), (), 0.0)
-    else:
-        exact = token in index.vocab
-        q_part = q_weight if exact else min(q_weight, max(weights[t] * s for t, s in matches))
-        fetched: list[tuple[float, int, tuple[int, ...]]] = []  # (gain, list word, postings)
-        common: list[int] = []
-        skipped: list[int] = []  # near-spellings of a correctly spelt word: only looked at
-        common_gain = 0.0
+        return (q_weight, array("i"), (), (), 0.0)
+    q_part = q_weight
+    if not exact:
+        top = -1.0
         for tid, sim in matches:
-            plist = postings[tid]
-            weight = weights[tid] if weights[tid] < q_weight else q_weight
-            if len(plist) > COMMON_DF:
-                common.append(tid)
-                common_gain = max(common_gain, weight)
-            elif exact and sim < 1.0 and len(plist) > NEIGHBOUR_DF:
-                skipped.append(tid)
-            else:
-                fetched.append((weight * sim, tid, plist))
-        fetched.sort(key=itemgetter(0))
-        best: dict[int, float] = {}  # a name counts the best gain of this query word once
-        for gain, _, plist in fetched:
-            best.update(dict.fromkeys(plist, gain))
-        looked = list(best)  # the fetched names, in the order first fetched
-        looked += [n for n in dict.fromkeys(chain.from_iterable([postings[t] for t in skipped])) if n not in best]
-        plan = (q_part, _int_array(looked), tuple(best.values()), tuple(common), common_gain)
-    if len(cache) > _PLAN_LIMIT:
-        cache.clear()
-    cache[token] = plan
-    return plan
+            if weights[tid] * sim > top:
+                top = weights[tid] * sim
+        q_part = top if top < q_weight else q_weight
+    fetched: list[tuple[float, int, tuple[int, ...]]] = []  # (gain, list word, postings)
+    common: list[int] = []
+    skipped: list[tuple[int, ...]] = []  # postings of near-spellings of a correctly spelt word: only looked at
+    common_gain = 0.0
+    for tid, sim in matches:
+        plist = postings[tid]
+        weight = weights[tid] if weights[tid] < q_weight else q_weight
+        if len(plist) > COMMON_DF:
+            common.append(tid)
+            if weight > common_gain:
+                common_gain = weight
+        elif exact and sim < 1.0 and len(plist) > NEIGHBOUR_DF:
+            skipped.append(plist)
+        else:
+            fetched.append((weight * sim, tid, plist))
+    fetched.sort(key=itemgetter(0))
+    names, gains = scratch.gather(fetched, skipped)
+    return (q_part, names, gains, tuple(common), common_gain)
 
 
 class _Scratch:
@@ -295,7 +304,9 @@ class _Scratch:
         self.totals = index.name_total
         self.signatures = _signatures(index)
         self.shared = array("d", bytes(8 * size))
-        self.state = array("B", bytes(size))  # _REACHED | _POOLED
+        self.state = array("B", bytes(size))  # _REACHED | _POOLED | _PLANNED
+        self.order = array("i", bytes(4 * size))  # gather(): the names met, in order
+        self.which = array("i", bytes(4 * size))  # gather(): a name's (last) fetched list
         self.touched = array("i", bytes(4 * size))
         self.pool = array("i", bytes(4 * size))
         self.ntouched = 0
@@ -367,6 +378,41 @@ class _Scratch:
                 pool[npool] = nid
                 npool += 1
         self.npool = npool
+
+    def gather(self, fetched: list, looked: list) -> tuple[array, tuple]:
+        """The names of a word's plan and their gains: those of the postings of
+        ``fetched`` (``(gain, list word, postings)`` by rising gain) in the order first
+        met, each with the last (best) gain it meets, then those of the postings
+        ``looked`` not met yet (no gain).  Each name once, without a dict per word:
+        the ``_PLANNED`` state bit marks the names met (cleared before returning)."""
+        state = self.state
+        order = self.order
+        which = self.which
+        sources = [x[2] for x in fetched] + looked
+        nf = len(fetched)
+        count = nfetched = 0
+        for f in range(len(sources)):
+            plist = sources[f]
+            for k in range(len(plist)):
+                nid = plist[k]
+                if not state[nid] & _PLANNED:
+                    state[nid] |= _PLANNED
+                    order[count] = nid
+                    count += 1
+                if f < nf:
+                    which[nid] = f
+            if f == nf - 1:
+                nfetched = count
+        names = array("i", bytes(4 * count))
+        view = names
+        gains = []
+        for k in range(count):
+            nid = order[k]
+            view[k] = nid
+            state[nid] &= ~_PLANNED
+            if k < nfetched:
+                gains.append(fetched[which[nid]][0])
+        return names, tuple(gains)
 
     def pool_keys(self, keys: list[str], qkey: str, floor: float) -> list[str]:
         """The keys of the names in the pool, in its order, after dropping from
@@ -479,7 +525,7 @@ def _candidates(index: MatchIndex, form: NameForm, limit: int, minimum: float, s
     looked = strong + [a + b for a, b in zip(strong, strong[1:]) if a + b in vocab]
     plans = index.__dict__.get("_plan_cache") or {}
     for token in looked:
-        q_part, names, gains, big, big_gain = plans.get(token) or _plan(index, token)
+        q_part, names, gains, big, big_gain = plans.get(token) or _plan(index, token, scratch)
         q_total += q_part
         scratch.add(names, gains)
         if big:

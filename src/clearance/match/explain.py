@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import namedtuple
 from functools import lru_cache
 
-from .score import NameScore
+from .score import NameScore, decimal_round
 
 #: What an explanation says about one query name meeting one list name, rounded
 #: and immutable: a matcher keeps it for query names it sees again (a vendor
@@ -26,10 +26,10 @@ def name_facts(query_form: str, matched_name: str, matched_form: str, name_prope
         matched_name,
         matched_form,
         name_property,
-        round(name_score, 4),
-        round(name.q_cover, 4),
-        round(name.l_cover, 4),
-        round(name.info, 3),
+        decimal_round(name_score, 4),
+        decimal_round(name.q_cover, 4),
+        decimal_round(name.l_cover, 4),
+        decimal_round(name.info, 3),
         prop_factor,
         tuple(name.pairs),
         tuple(name.unmatched_query),
@@ -69,7 +69,7 @@ def explanation(query_name: str | None, name: NameFacts | None, features: dict[s
         "matched_normalised": matched_form,
         "name_property": prop,
         # the name feature is the name score, rounded in the facts already
-        "features": {k: name_score if k == "name" else round(v, 4) for k, v in features.items()},
+        "features": {k: name_score if k == "name" else decimal_round(v, 4) for k, v in features.items()},
         "reason": reason(score, status, thresholds),
         "notes": notes,
     }

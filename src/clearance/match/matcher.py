@@ -10,7 +10,7 @@ from .candidates import candidates
 from .explain import NameFacts, explanation, name_facts
 from .index import NAME_PROPS, PROP_NAMES, EntityInfo, MatchIndex, country_code
 from .normalize import NameForm, analyze, normalize_identifier
-from .score import compare, country_evidence, dob_evidence, schema_compatible
+from .score import compare, country_evidence, decimal_round, dob_evidence, schema_compatible
 
 #: Score that an exact identifier match (ISIN, USCC, IMO, passport ...) lifts a hit to.
 IDENTIFIER_SCORE = 0.98
@@ -216,7 +216,7 @@ class Matcher:
             "schema": info.schema,
             "name": info.caption,
             "matched_name": facts.matched_name if facts is not None else info.caption,
-            "score": round(score, 4),
+            "score": decimal_round(score, 4),
             "status": status,
             "programs": list(info.programs),
             "explanation": explanation(query_name, facts, features, notes, score, status, (self.thresholds.match, self.thresholds.review)),

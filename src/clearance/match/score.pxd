@@ -14,6 +14,11 @@ cdef unsigned int _NOT_LETTERS
 
 cpdef int allowed_edits(Py_ssize_t length)
 
+cdef double _HALF_MARGIN, _ROUND_RANGE
+
+@cython.locals(scale=double, y=double, below="long long", frac=double, n="long long")
+cpdef double decimal_round(double x, int digits)
+
 @cython.locals(la=Py_ssize_t, lb=Py_ssize_t, found=object)
 cpdef double token_sim(str a, str b)
 

@@ -57,6 +57,27 @@ def allowed_edits(length: int) -> int:
 
 _SIM_CACHE: dict[tuple[str, str], float] = {}
 
+#: decimal_round() rounds the scaled value itself when it lies further than this from a
+#: half (its rounding error is far smaller below _ROUND_RANGE) and asks round() otherwise.
+_HALF_MARGIN = 1e-6
+_ROUND_RANGE = 1e9
+
+
+def decimal_round(x: float, digits: int) -> float:
+    """``round(x, digits)``, the same double, without its decimal conversion (the costly
+    part of explaining a hit).  When ``x * 10**digits`` is clearly off a half, the integer
+    nearest it is that of the exact value too, and dividing it by ``10**digits`` gives the
+    double nearest that decimal, as ``round`` does; near a half, ``round`` decides."""
+    scale = 10.0**digits
+    y = x * scale
+    if 0.0 <= y < _ROUND_RANGE:  # scores, coverages and weights; round() takes the rest
+        below = int(y)
+        frac = y - below
+        if abs(frac - 0.5) > _HALF_MARGIN:
+            n = below + 1 if frac > 0.5 else below
+            return n / scale if n else 0.0 * x  # round keeps the sign of zero
+    return round(x, digits)
+
 
 def token_sim(a: str, b: str) -> float:
     """Similarity of two normalised tokens: 1 equal, 1 - edits/length a typo apart, else 0."""
@@ -321,7 +342,7 @@ def _typos(q_tokens, l_tokens, l_weights, q_sim, l_sim, q_w, pairs) -> int:
                 q_w[i] = l_weights[j]
             paired += 1
             if pairs is not None:
-                pairs.append((q_tokens[i], l_tokens[j], round(sim, 3)))
+                pairs.append((q_tokens[i], l_tokens[j], decimal_round(sim, 3)))
     return paired
 
 
@@ -360,7 +381,7 @@ def _compounds(one, one_sim, other, other_sim, pairs, flipped) -> int:
             paired += 1
             if pairs is not None:
                 text = f"{first} {second}"
-                pairs.append((target, text, round(s, 3)) if flipped else (text, target, round(s, 3)))
+                pairs.append((target, text, decimal_round(s, 3)) if flipped else (text, target, decimal_round(s, 3)))
             break
     return paired
 
