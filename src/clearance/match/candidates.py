@@ -136,7 +136,7 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
                     possible.add(t)
                 possible.update(index.deletes.get(deleted, ()))
         possible.discard(tid)  # type: ignore[arg-type]
-        for t in possible:
+        for t in sorted(possible):  # the same order whatever the hash seed
             s = _fetch_sim(token, tokens[t])
             if s:
                 found[t] = s
