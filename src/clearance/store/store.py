@@ -80,6 +80,10 @@ def _row_to_snapshot(row) -> Snapshot:
     return Snapshot(**data)
 
 
+#: The indexes this version defines, as the store's ``meta`` row "indexes" records them once made.
+_INDEXES = ",".join(sorted(ix.name for table in t.metadata.sorted_tables for ix in table.indexes if ix.name))
+
+
 def _add_missing_indexes(engine: Engine) -> None:
     """Create indexes a later version added to tables an older store already has
     (``create_all`` makes indexes only with their table)."""
@@ -101,9 +105,9 @@ class Store:
         self.engine = engine
         self.home = home
         t.metadata.create_all(engine)
-        _add_missing_indexes(engine)
         with engine.begin() as conn:
-            version = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar()
+            found = dict(conn.execute(select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.in_(("schema_version", "indexes")))).all())
+            version = found.get("schema_version")
             if version is None:
                 try:
                     conn.execute(t.meta.insert().values(key="schema_version", value=t.SCHEMA_VERSION))
@@ -111,6 +115,16 @@ class Store:
                     pass
             elif version != t.SCHEMA_VERSION:
                 raise StoreError(f"store schema version {version}; this Clearance expects {t.SCHEMA_VERSION}")
+        if found.get("indexes") != _INDEXES:  # a new store, or one an older version made: once
+            _add_missing_indexes(engine)
+            with engine.begin() as conn:
+                if "indexes" in found:
+                    conn.execute(t.meta.update().where(t.meta.c.key == "indexes").values(value=_INDEXES))
+                else:
+                    try:
+                        conn.execute(t.meta.insert().values(key="indexes", value=_INDEXES))
+                    except IntegrityError:  # pragma: no cover - a concurrent first open
+                        pass
 
     @property
     def cache_dir(self) -> Path:
