@@ -27,9 +27,6 @@ cpdef Py_ssize_t _common_start(unsigned int a, unsigned int b)
 
 cpdef bint _at_most_two(unsigned long long bits)
 
-@cython.locals(k=Py_ssize_t, view="int[:]")
-cpdef _int_array(list values)
-
 cdef class _Scratch:
     cdef const float[:] totals
     cdef unsigned long long[:] signatures

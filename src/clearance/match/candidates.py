@@ -35,7 +35,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from itertools import groupby
 from operator import itemgetter
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -105,11 +105,12 @@ def _fetch_sim(a: str, b: str) -> float:
     return SHORT_SIM * (1.0 - distance / longest) if distance <= allowed else 0.0
 
 
-def _cache(index: MatchIndex, name: str) -> dict:
-    """The cache ``name`` kept in the index's ``__dict__`` (created on first use; not pickled)."""
+def _cache(index: MatchIndex, name: str, make: Callable[[], Any] = dict) -> Any:
+    """What matching keeps in the index's ``__dict__`` under ``name`` (not pickled), made
+    by ``make()`` on first use (two threads may both make it: the first kept wins)."""
     found = index.__dict__.get(name)
     if found is None:
-        found = index.__dict__.setdefault(name, {})
+        found = index.__dict__.setdefault(name, make())
     return found
 
 
@@ -215,15 +216,6 @@ def _at_most_two(bits: int) -> bool:
     bits &= bits - 1
     bits &= bits - 1
     return bits == 0
-
-
-def _int_array(values: list[int]) -> array:
-    """``array("i", values)``, filled in place (the array constructor parses every item)."""
-    out = array("i", bytes(4 * len(values)))
-    view = out
-    for k in range(len(values)):
-        view[k] = values[k]
-    return out
 
 
 def _posting_set(index: MatchIndex, tid: int) -> frozenset[int]:
@@ -501,9 +493,7 @@ def candidates(index: MatchIndex, form: NameForm, limit: int = 30, minimum: floa
     The rough score is ``min(shared, name) / query * (0.55 + 0.45 * min(1, shared / name))``
     over the strong query tokens' weights (a query word counts once per name)."""
     # work spaces not in use (a list: threads may match at the same time; list.pop and append are atomic)
-    free = index.__dict__.get("_scratch")
-    if free is None:
-        free = index.__dict__.setdefault("_scratch", [])
+    free = _cache(index, "_scratch", list)
     try:
         scratch = free.pop()
     except IndexError:
@@ -523,7 +513,7 @@ def _candidates(index: MatchIndex, form: NameForm, limit: int, minimum: float, s
     strong = [t for t, w in zip(form.tokens, form.weak) if not w] or list(form.tokens)
     # compounds: "hik vision" may be listed as "hikvision"
     looked = strong + [a + b for a, b in zip(strong, strong[1:]) if a + b in vocab]
-    plans = index.__dict__.get("_plan_cache") or {}
+    plans = _cache(index, "_plan_cache")
     for token in looked:
         q_part, names, gains, big, big_gain = plans.get(token) or _plan(index, token, scratch)
         q_total += q_part
@@ -686,10 +676,7 @@ def _signatures(index: MatchIndex) -> array:
     """Per name ``n``, at ``2n`` the :func:`_letters` of its key, at ``2n + 1`` its
     length times 2**32 plus its :func:`_start`; 0 until :meth:`_Scratch.pool_keys`
     first meets the name (two threads may both make it: the same values)."""
-    found = index.__dict__.get("_signature_cache")
-    if found is None:
-        found = index.__dict__.setdefault("_signature_cache", array("Q", bytes(16 * index.name_count)))
-    return found
+    return _cache(index, "_signature_cache", lambda: array("Q", bytes(16 * index.name_count)))
 
 
 def _popcount(bits: int) -> int:
@@ -806,24 +793,22 @@ def _by_size(ids: tuple[int, ...], sizes: list[int]) -> tuple[list[int], array]:
 
 def _key_sizes(index: MatchIndex) -> list[int]:
     """The length of every name's key (built once)."""
-    found = index.__dict__.get("_size_cache")
-    if found is None:
-        found = index.__dict__["_size_cache"] = list(map(len, index.name_keys))
-    return found
+    return _cache(index, "_size_cache", lambda: list(map(len, index.name_keys)))
 
 
 def _single_names(index: MatchIndex) -> dict[str, tuple[list[int], array]]:
     """One-word names by first letter, sorted by length: (lengths, ids) (built once)."""
-    found = index.__dict__.get("_single_cache")
-    if found is None:
-        keys = index.name_keys
-        sizes = _key_sizes(index)
-        ones = [n for n, tokens in enumerate(index.name_tokens) if len(tokens) == 1]
-        ones.sort(key=sizes.__getitem__)
-        ones.sort(key=lambda n: keys[n][:1])  # stable: by first letter, then length
-        found = {}
-        for first, group in groupby(ones, key=lambda n: keys[n][:1]):
-            ids = list(group)
-            found[first] = (list(map(sizes.__getitem__, ids)), _int_array(ids))
-        index.__dict__["_single_cache"] = found
+    return _cache(index, "_single_cache", lambda: _group_single_names(index))
+
+
+def _group_single_names(index: MatchIndex) -> dict[str, tuple[list[int], array]]:
+    keys = index.name_keys
+    sizes = _key_sizes(index)
+    ones = [n for n, tokens in enumerate(index.name_tokens) if len(tokens) == 1]
+    ones.sort(key=sizes.__getitem__)
+    ones.sort(key=lambda n: keys[n][:1])  # stable: by first letter, then length
+    found = {}
+    for first, group in groupby(ones, key=lambda n: keys[n][:1]):
+        ids = list(group)
+        found[first] = (list(map(sizes.__getitem__, ids)), array("i", ids))
     return found

@@ -153,7 +153,7 @@ def _form_words() -> tuple[str, ...]:
     return tuple(sorted({w for phrase in legal_forms() for w in phrase if len(w) >= 5}))
 
 
-def _typo_edits(length: int) -> int:
+def _form_word_edits(length: int) -> int:
     """Edits a token of this length may be from the legal-form word it stands for."""
     return 1 if length <= 9 else 2
 
@@ -162,7 +162,7 @@ def _typo_edits(length: int) -> int:
 def _form_words_near(length: int) -> tuple[str, ...]:
     """The form words (in :func:`_form_words` order) a token of this length can be a typo
     of: an edit changes the length by at most one, so the rest are too far anyway."""
-    allowed = _typo_edits(length)
+    allowed = _form_word_edits(length)
     return tuple(w for w in _form_words() if abs(len(w) - length) <= allowed)
 
 
@@ -173,7 +173,7 @@ def _fix_form_word(token: str) -> str:
     words = _form_words_near(len(token))
     if token in words:
         return token
-    found = process.extractOne(token, words, scorer=OSA.distance, score_cutoff=_typo_edits(len(token)))
+    found = process.extractOne(token, words, scorer=OSA.distance, score_cutoff=_form_word_edits(len(token)))
     return found[0] if found else token
 
 
