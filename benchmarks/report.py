@@ -181,10 +181,11 @@ def section_speed(d: dict) -> list[str]:
            f"| Clearance | {b['clearance']['queries']} | {num(b['clearance']['qps'])} | {b['clearance']['mean_ms']:.3f} | {b['clearance']['p50_ms']:.3f} | {b['clearance']['p99_ms']:.3f} |",
            f"| brute-force rapidfuzz Jaro-Winkler over all {num(b['brute_force_jw']['names'])} names | {b['brute_force_jw']['queries']} | {num(b['brute_force_jw']['qps'])} | {b['brute_force_jw']['mean_ms']:.2f} | | |",
            "", f"Ratio, same run: **{b['speedup_vs_brute_force']}x** the brute-force baseline."]
-    runs = b.get("runs")
-    if runs:
-        out += ["", f"Medians of {len(runs)} alternating runs of each (each Clearance run a fresh process loading the index); every run, "
-                "Clearance / brute force queries/s: " + "; ".join(f"{num(x['clearance_qps'])} / {num(x['brute_force_qps'])} = {x['speedup']}x" for x in runs) + "."]
+    if b.get("runs"):
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.speed import runs_sentence
+
+        out += ["", runs_sentence(b["runs"])]
     syn = s.get("synthetic")
     if syn:
         out += ["", f"Synthetic corpus of {num(syn['entities'])} entities: {num(syn['clearance']['qps'])} queries/s, p99 {syn['clearance']['p99_ms']:.2f} ms; build {syn['build_s']} s, peak RSS {num(syn['peak_rss_mb'])} MB; per-query cost {syn['cost_ratio_vs_bundled']}x the bundled corpus."]

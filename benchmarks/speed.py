@@ -222,6 +222,15 @@ def main() -> None:
     print(md)
 
 
+def runs_sentence(runs: list[dict]) -> str:
+    """Every alternating run of the bundled-corpus timing, in one sentence (also for benchmarks/report.py)."""
+    return (
+        f"Medians of {len(runs)} alternating runs of each (each Clearance run in a fresh child process that loads "
+        "the index, as a CLI run does). Every run, queries/s Clearance / brute force = speed-up: "
+        + "; ".join(f"{x['clearance_qps']:,.0f} / {x['brute_force_qps']:,.0f} = {x['speedup']}x" for x in runs) + "."
+    )
+
+
 def render(r: dict) -> str:
     b = r["bundled"]
     c, bf = b["clearance"], b["brute_force_jw"]
@@ -245,12 +254,7 @@ def render(r: dict) -> str:
         f"**{b['speedup_vs_brute_force_cpu']}x** per CPU-second.",
     ]
     if b.get("runs"):
-        lines += [
-            "",
-            f"Median of {len(b['runs'])} alternating runs of each (each Clearance run in a fresh child process that loads the index, as a CLI run does). Every run, "
-            "queries/s Clearance / brute force = speed-up: "
-            + "; ".join(f"{x['clearance_qps']:,.0f} / {x['brute_force_qps']:,.0f} = {x['speedup']}x" for x in b["runs"]) + ".",
-        ]
+        lines += ["", runs_sentence(b["runs"])]
     if "synthetic" in r:
         s = r["synthetic"]
         sc = s["clearance"]
