@@ -230,3 +230,12 @@ def test_list_token_neighbours_are_computed_at_build(index):
         assert token_matches(index, token) is index.neighbours[tid]
     typo = MatchIndex.build([("x", entity("a", "Company", "HIKVISION")), ("x", entity("b", "Company", "HIKVISON"))])
     assert dict(typo.neighbours[typo.vocab["hikvision"]]) == {typo.vocab["hikvision"]: 1.0, typo.vocab["hikvison"]: token_sim("hikvision", "hikvison")}
+
+
+def test_typo_lookups_try_list_tokens_in_id_order():
+    """Not in a set's iteration order (which for these ids is 8 before 5, and in general
+    may follow the hash seed): the same order, and so the same ties, in every process."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "brandon", "golf", "hotel", "brandan"]
+    typo = MatchIndex.build([("x", entity(f"e{i}", "Company", w)) for i, w in enumerate(words)])
+    assert (typo.vocab["brandon"], typo.vocab["brandan"]) == (5, 8)
+    assert [t for t, _ in token_matches(typo, "brandin")] == [5, 8]
