@@ -128,7 +128,7 @@ def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_p
 def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, monkeypatch):
     """The prepared rows are a cache: without them (another machine, a cleared cache dir) a run
     rebuilds them from the store; without fork (or with threads about) it screens in one process."""
-    from clearance.screen import monitor_screening
+    from clearance.screen import workers
     from clearance.screen.monitor import add_portfolio, run_portfolio
 
     store, path = portfolio
@@ -138,7 +138,7 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
         for cached in store.cache_dir.glob("monitor-*.pkl"):
             cached.unlink()
     else:
-        monkeypatch.setattr(monitor_screening.threading, "active_count", lambda: 2)
+        monkeypatch.setattr(workers.threading, "active_count", lambda: 2)
     store.activate("us-ofac-sdn", 2)
     result = run_portfolio(store, "book")
     assert result.new > 0 and result.resolved > 0 and "fallback" not in result.stages

@@ -138,6 +138,7 @@ def test_bounds_hold_for_every_row_and_changed_name(sdn_update):
     assert set(np.nonzero(best >= band)[0].tolist()) <= set(high) | set(near)
     assert all(band <= v < review for v in near.values())
     assert len(high) > 50 and counts["rows_touching_changes"] < book.rows  # the test has teeth, the filter filters
+    assert filt.affected(band, review, set(), split_from=1) == (high, near, counts)  # half the rows decided in a child
 
 
 def test_nothing_to_pair_with(sdn_update):

@@ -62,9 +62,9 @@ from .monitor_screening import (
     BACKGROUND_FROM,
     BAND,
     PARALLEL_FROM,
-    Background,
     IndexLoader,
     NearMatcher,
+    background_screening,
     loaded_indexes,
     near_screener,
     screen_rows,
@@ -267,7 +267,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         # rows flagged or near last time are screened whatever changed: in a child process while
         # this one works out which other rows the change can touch
         must = [pos for pos in rows.flagged_or_near(band).tolist() if book.queries[pos]]
-        with Background(screener, [(pos, book.query(pos), bool(expect[pos])) for pos in must], BACKGROUND_FROM) as background:
+        with background_screening(screener, [(pos, book.query(pos), bool(expect[pos])) for pos in must], BACKGROUND_FROM) as background:
             t0 = time.perf_counter()
             filt = ChangeFilter(book, index, ChangedNames(index, changes))
             affected, nears, counts = filt.affected(band, thresholds.review, set(must))
@@ -277,7 +277,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             t0 = time.perf_counter()
             items = [(pos, book.query(pos), True) for pos in affected]  # a changed entity can reach the review threshold
             results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
-            results.update({pos: (rec, near) for pos, rec, near in background.results()})
+            results.update({pos: (rec, near) for pos, rec, near in background.result()})
         filt.check({pos: rec for pos, (rec, _) in results.items()}, changes.changed)
         if filt.violations:  # the bounds do not hold for this matcher: screen every row
             log.warning("%d hits on changed entities scored above their bound; screening every row", filt.violations)

@@ -43,6 +43,7 @@ looked for.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Iterable
 
 import numpy as np
@@ -55,6 +56,7 @@ from .monitor_book import Book
 from .monitor_changes import ChangedNames
 from .monitor_links import Links, _person
 from .monitor_partners import partners, sorted_unique
+from .workers import Forked
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ MAX_BONUS = getattr(_matcher, "MAX_BONUS", 0.08)
 INFO_NONE = getattr(_score, "INFO_NONE", 0.0)
 INFO_FULL = getattr(_score, "INFO_FULL", INFO_NONE + 1.0)
 A_PERSON = getattr(_score, "A_PERSON", 1.0)
+#: From this many rows left after step 1 on, a forked child decides half of them (a fork
+#: costs a few milliseconds; steps 2 and 3 about 15 µs a row).
+SPLIT_FROM = 20_000
 #: Bounds are compared with this much slack (float sums in another order) ...
 EPS = 1e-6
 #: ... and hit scores, rounded to 4 decimals, with this much.
@@ -74,6 +79,11 @@ def damp(info: np.ndarray | float):
     return np.sqrt(np.clip((np.asarray(info) - INFO_NONE) / (INFO_FULL - INFO_NONE), 0.0, 1.0))
 
 
+def damp_one(info: float) -> float:
+    """:func:`damp` of one number (NumPy's overhead is most of the cost for a scalar)."""
+    return math.sqrt(min(1.0, max(0.0, (info - INFO_NONE) / (INFO_FULL - INFO_NONE))))
+
+
 class ChangeFilter(Links):
     """Bounds over the links: which rows a run's changed entities can come within the band of."""
 
@@ -81,8 +91,17 @@ class ChangeFilter(Links):
         super().__init__(book, index, names)
         self.weights = np.array([index.token_weight(t) for t in book.vocab], dtype=np.float64)
         self.violations = 0
-        self.form_first = np.zeros(len(book.tok) + 1, dtype=bool)  # flat position -> first of its form?
-        self.form_first[book.form_start[:-1]] = True
+        self.factor = np.asarray(names.factor, dtype=np.float64)
+        # per flat position: its form, weight, and the strings it can pair through (its token, the
+        # compound it starts, the compound it ends; -1: none), numbered as the book's strings
+        self.form_of = np.repeat(np.arange(len(book.form_row)), np.diff(book.form_start))
+        self.pos_weight = self.weights[book.tok]
+        self.form_weight = np.bincount(self.form_of, self.pos_weight, len(book.form_row))
+        first = np.zeros(len(book.tok), dtype=bool)
+        first[book.form_start[:-1][np.diff(book.form_start) > 0]] = True
+        joins = np.where(book.join >= 0, len(book.vocab) + book.join, -1)
+        self.pos_strings = (book.tok, joins, np.where(first, -1, np.roll(joins, 1)))
+        self.form_first = first
 
     # -- the bound ------------------------------------------------------------------------
 
@@ -104,15 +123,15 @@ class ChangeFilter(Links):
         counted = np.divide(e + sigma * t, total, out=np.zeros(size), where=total > 1e-12)
         return np.maximum(without, counted) * damp(info)
 
-    def _position_sims(self, k: np.ndarray, row_schema: np.ndarray, name: np.ndarray | None):
+    def _position_sims(self, k: np.ndarray, row_schema: np.ndarray | None, name: np.ndarray | None, person: np.ndarray | None = None):
         """Best similarity and matched list weight per token position, against one changed
-        name each (``name``) or against all of them (``None``)."""
+        name each (``name``; ``person``: is the pair scored as people?) or against all of them
+        (``None``; ``row_schema``: each position's row schema)."""
         book = self.book
-        tok, join, first_join = book.tok[k], book.join[k], len(book.vocab)
-        prev = np.where(self.form_first[k], -1, book.join[np.maximum(k - 1, 0)])
+        tok = book.tok[k]
         sims = np.zeros(len(k))
         info = np.zeros(len(k))
-        for strings, counts_info in ((tok, True), (np.where(join >= 0, first_join + join, -1), True), (np.where(prev >= 0, first_join + prev, -1), False)):
+        for strings, counts_info in ((tok, True), (self.pos_strings[1][k], True), (self.pos_strings[2][k], False)):
             valid = strings >= 0
             if name is None:
                 s = np.where(valid, self.best_sim[np.maximum(strings, 0)], 0.0)
@@ -138,7 +157,6 @@ class ChangeFilter(Links):
             hit = np.where(single, self.person_starts[row_schema] & bits, self.person_initials[row_schema] & bits) != 0
             weight = np.where(single, self.person_start_weight[row_schema, bit_no], self.person_initial_weight[row_schema, bit_no])
         else:
-            person = self.as_person[row_schema, self.name_schema[name]]
             hit = person & (np.where(single, self.start_mask[name] & bits, self.initial_mask[name] & bits) != 0)
             weight = np.where(single, self.start_weight[name], self.initial_weight[name])
         sims = np.where(hit, np.maximum(sims, initial_sim), sims)
@@ -154,10 +172,10 @@ class ChangeFilter(Links):
         if not len(book.tok):
             return rows
         k = np.arange(len(book.tok))
-        form_of = np.repeat(np.arange(len(book.form_row)), np.diff(book.form_start))
+        form_of = self.form_of
         schema = self.row_schema[book.form_row[form_of]]
         sims, info = self._position_sims(k, schema, None)
-        bound = self._bound(self.weights[book.tok], sims, form_of, len(book.form_row), np.bincount(form_of, info, len(book.form_row)))
+        bound = self._bound(self.pos_weight, sims, form_of, len(book.form_row), np.bincount(form_of, info, len(book.form_row)))
         np.maximum.at(rows, book.form_row, bound)
         return rows + np.where(book.bonus, MAX_BONUS, 0.0)
 
@@ -165,7 +183,8 @@ class ChangeFilter(Links):
 
     def _pairs(self, rows: list[int], band: float) -> tuple[np.ndarray, np.ndarray]:
         """Candidate (form, changed name) pairs of these rows: names partnering one of a form's
-        heaviest tokens (without which the rest weighs too little to reach the band)."""
+        heaviest tokens (without which the rest weighs too little to reach the band) whose
+        rough bound (:meth:`_rough`) reaches the band."""
         book = self.book
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
@@ -175,10 +194,10 @@ class ChangeFilter(Links):
         lengths = np.diff(book.form_start)[forms]
         form_of = np.repeat(forms, lengths)
         k = np.repeat(book.form_start[forms], lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-        w = self.weights[book.tok[k]]
+        w = self.pos_weight[k]
         order = np.lexsort((-w, form_of))
         form_of, k, w = form_of[order], k[order], w[order]
-        total = np.bincount(form_of, w, len(book.form_row))[form_of]
+        total = self.form_weight[form_of]
         before = np.cumsum(w) - w
         firsts = np.ones(len(k), dtype=bool)
         firsts[1:] = form_of[1:] != form_of[:-1]
@@ -186,11 +205,11 @@ class ChangeFilter(Links):
         rows_of = book.form_row[form_of]
         need = band - np.where(book.bonus[rows_of], MAX_BONUS, 0.0)
         heavy = before <= total * (1.0 - need) + EPS
+        light_w, light_info = self._light(form_of[~heavy], k[~heavy])
         form_of, k = form_of[heavy], k[heavy]
-        parts_f, parts_n = [], []
-        first_join = len(book.vocab)
-        prev = np.where(self.form_first[k], -1, book.join[np.maximum(k - 1, 0)])
-        for strings in (book.tok[k], np.where(book.join[k] >= 0, first_join + book.join[k], -1), np.where(prev >= 0, first_join + prev, -1)):
+        parts_f, parts_n, parts_k, parts_i = [], [], [], []
+        for every in self.pos_strings:
+            strings = every[k]
             ok = strings >= 0
             s, f = strings[ok], form_of[ok]
             lo, hi = self.bounds[s], self.bounds[s + 1]
@@ -198,6 +217,8 @@ class ChangeFilter(Links):
             at = np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
             parts_f.append(np.repeat(f, sizes))
             parts_n.append(self.keys[at] % self.count)
+            parts_k.append(np.repeat(k[ok], sizes))
+            parts_i.append(self.info[at])
         # initials (people): every changed name with the letter, letter by letter
         bits = self.token_bit[book.tok[k]]
         single = self.single[book.tok[k]]
@@ -212,10 +233,45 @@ class ChangeFilter(Links):
                 person = self.as_person[self.row_schema[book.form_row[f]], self.name_schema[n]]
                 parts_f.append(f[person])
                 parts_n.append(n[person])
-        codes = sorted_unique(np.concatenate(parts_f) * self.count + np.concatenate(parts_n))
+                parts_k.append(np.repeat(k[at], len(having))[person])
+                parts_i.append(np.where(single[at][0], self.start_weight, self.initial_weight)[n[person]])
+        codes, pair_of = np.unique(np.concatenate(parts_f) * self.count + np.concatenate(parts_n), return_inverse=True)
         f, n = codes // self.count, codes % self.count
-        ok = self.can_score[self.row_schema[book.form_row[f]], self.name_schema[n]]
+        rough = self._rough(f, n, pair_of, np.concatenate(parts_k), np.concatenate(parts_i), light_w, light_info, band)
+        ok = self.can_score[self.row_schema[book.form_row[f]], self.name_schema[n]] & (rough >= band - EPS)
         return f[ok], n[ok]
+
+    def _light(self, form_of: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per form, over its light (not heaviest) positions: the weight of those with a partner
+        in some changed name and the most list weight they can match (as :meth:`union_bound`)."""
+        book = self.book
+        size = len(book.form_row)
+        if not len(k):
+            return np.zeros(size), np.zeros(size)
+        sims, info = self._position_sims(k, self.row_schema[book.form_row[form_of]], None)
+        return np.bincount(form_of, self.pos_weight[k] * (sims > 0), size), np.bincount(form_of, info, size)
+
+    def _rough(self, f, n, pair_of, k, info, light_w, light_info, band: float) -> np.ndarray:
+        """A cheap upper bound of :meth:`_pair_bounds` from the entries that made the pairs
+        (a heavy position partnering the name, with the list weight it can match) and the
+        form's light positions as if they all partnered it: covers and matched weight are
+        summed over entries (a position counted twice only raises the bound), and the
+        share of a form's weight with a partner bounds both of :meth:`_bound`'s covers."""
+        book = self.book
+        size = len(f)
+        partnered = np.bincount(pair_of, self.pos_weight[k], size) + light_w[f]
+        total = self.form_weight[f]
+        matched = np.bincount(pair_of, info, size) + light_info[f]
+        cover = np.minimum(1.0, np.divide(partnered, total, out=np.zeros(size), where=total > 1e-12))
+        bonus = np.where(book.bonus[book.form_row[f]], MAX_BONUS, 0.0)
+        rough = cover * damp(matched) * self.factor[n] + bonus  # the list side's factor is at most 1
+        some = np.nonzero(rough >= band - EPS)[0]
+        f, n, matched = f[some], n[some], matched[some]
+        person = self.as_person[self.row_schema[book.form_row[f]], self.name_schema[n]]
+        a = np.where(person, A_PERSON, self.a_org[n])
+        covered = np.minimum(1.0, (matched + self.weak_weight[n]) / np.maximum(self.total_weight[n], 1e-12))
+        rough[some] = (rough[some] - bonus[some]) * (a + (1.0 - a) * covered) + bonus[some]
+        return rough
 
     def _pair_bounds(self, f: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The bound of each (form, changed name) pair, bonus included."""
@@ -224,14 +280,14 @@ class ChangeFilter(Links):
         pair_of = np.repeat(np.arange(len(f)), lengths)
         k = np.repeat(book.form_start[f], lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
         rows = book.form_row[f]
-        sims, info = self._position_sims(k, self.row_schema[rows][pair_of], n[pair_of])
+        person = self.as_person[self.row_schema[rows], self.name_schema[n]]
+        sims, info = self._position_sims(k, None, n[pair_of], person[pair_of])
         info = np.bincount(pair_of, info, len(f))
-        bound = self._bound(self.weights[book.tok[k]], sims, pair_of, len(f), info)
+        bound = self._bound(self.pos_weight[k], sims, pair_of, len(f), info)
         # the list side: a + (1 - a) * l_cover, l_cover at most the matched weight over the name's
-        a = np.where(self.as_person[self.row_schema[rows], self.name_schema[n]], A_PERSON, self.a_org[n])
+        a = np.where(person, A_PERSON, self.a_org[n])
         covered = np.minimum(1.0, (info + self.weak_weight[n]) / np.maximum(self.total_weight[n], 1e-12))
-        factor = np.asarray(self.names.factor, dtype=np.float64)[n]
-        return bound * (a + (1.0 - a) * covered) * factor + np.where(book.bonus[rows], MAX_BONUS, 0.0)
+        return bound * (a + (1.0 - a) * covered) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
 
     def _score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
         """The scorer's score of a form against changed name ``n``, times the name's factor."""
@@ -245,27 +301,48 @@ class ChangeFilter(Links):
         rows = self.book.form_row
         return range(int(np.searchsorted(rows, pos, "left")), int(np.searchsorted(rows, pos, "right")))
 
-    def affected(self, band: float, review: float, skip: set[int]) -> tuple[list[int], dict[int, float], dict]:
+    def affected(self, band: float, review: float, skip: set[int], split_from: int | None = None) -> tuple[list[int], dict[int, float], dict]:
         """Rows a changed entity can come within the band of (``skip``: screened anyway).
 
         Returns the rows where it can reach the review threshold (to screen), the rows
         where it can come within the band but not reach it, each with a score at least
         the best it can reach (kept as the row's near miss: the row is screened at the
-        next change), and counts of what each step kept."""
+        next change), and counts of what each step kept.  From ``split_from`` rows left
+        after step 1 on, a forked child decides half of them."""
         book = self.book
+        split_from = SPLIT_FROM if split_from is None else split_from
         bound = self.union_bound()
         high = set(self._identifier_rows()) - skip
         maybe = [p for p in np.nonzero(bound >= band - EPS)[0].tolist() if p not in skip and p not in high and book.queries[p] and book.schemas[p] != "?"]
-        f, n = self._pairs(maybe, band)
+        if len(maybe) >= split_from:
+            half = len(maybe) // 2
+            with Forked(lambda: self._decide(maybe[half:], band, review)) as other:
+                parts = [self._decide(maybe[:half], band, review), other.result()]
+        else:
+            parts = [self._decide(maybe, band, review)]
+        near: dict[int, float] = {}
+        for reached, close, _ in parts:
+            high |= reached
+            near.update(close)
+        counts = {"rows_touching_changes": len(maybe), "pairs_bounded": sum(c[0] for *_, c in parts), "pairs_scored": sum(c[1] for *_, c in parts)}
+        return sorted(high), near, counts
+
+    def _decide(self, rows: list[int], band: float, review: float) -> tuple[set[int], dict[int, float], tuple[int, int]]:
+        """Steps 2 and 3 for these rows: those a changed entity can bring to the review
+        threshold, those it can bring within the band (with their near miss), and the
+        numbers of pairs bounded and scored."""
+        book = self.book
+        f, n = self._pairs(rows, band)
         bounds = self._pair_bounds(f, n)
         keep = bounds >= band - EPS
         f, n, bounds = f[keep], n[keep], bounds[keep]
         order = np.lexsort((-bounds, book.form_row[f]))  # row by row, most promising pair first
+        high: set[int] = set()
         near: dict[int, float] = {}
         scored = 0
         forms: dict[int, tuple[tuple[str, ...], list[float]]] = {}
-        for form, name, most in zip(f[order].tolist(), n[order].tolist(), bounds[order].tolist()):
-            pos = int(book.form_row[form])
+        f = f[order]
+        for form, pos, name, most in zip(f.tolist(), book.form_row[f].tolist(), n[order].tolist(), bounds[order].tolist()):
             if pos in high or (near.get(pos, 0.0) >= band and most < review - EPS):
                 continue  # decided: it can reach the review threshold / no better than what it has
             if form not in forms:
@@ -279,8 +356,7 @@ class ChangeFilter(Links):
                 near.pop(pos, None)
             elif score >= band - EPS:
                 near[pos] = max(near.get(pos, 0.0), min(review - EPS, most))
-        counts = {"rows_touching_changes": len(maybe), "pairs_bounded": int(len(keep)), "pairs_scored": scored}
-        return sorted(high), near, counts
+        return high, near, (int(len(keep)), scored)
 
     def _identifier_rows(self) -> Iterable[int]:
         ids = self.index.identifiers
@@ -326,8 +402,8 @@ class ChangeFilter(Links):
             score = self._score(tokens, weights, name, schema)
             nid = names.ids[name]
             person = _person(schema, names.schema[name])
-            covered = reference_share(tokens, weights, names.tokens[name], person)
-            covered *= float(damp(reference_info(tokens, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], person)))
+            share, info = reference(tokens, weights, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], person)
+            covered = share * damp_one(info)
             bonus = MAX_BONUS if book.bonus[pos] else 0.0
             if score > covered * names.factor[name] + EPS or score + bonus > bound + EPS:
                 self.violations += 1
@@ -347,33 +423,27 @@ def _pairs_with(token: str, listed: tuple[str, ...], person: bool) -> list[int]:
     return found
 
 
-def reference_share(q: tuple[str, ...], weights: list[float], listed: tuple[str, ...], person: bool) -> float:
-    """The share of a query form's weight with a partner in one list name, token by token (no index)."""
-    hit = [bool(_pairs_with(token, listed, person)) for token in q]
-    for i, token in enumerate(q):
-        if any(partners(token, a + b) for a, b in zip(listed, listed[1:])):
-            hit[i] = True
-    for i in range(len(q) - 1):
-        if any(partners(q[i] + q[i + 1], b) for b in listed):
-            hit[i] = hit[i + 1] = True
-    total = sum(weights)
-    return sum(w for w, h in zip(weights, hit) if h) / total if total else 0.0
-
-
-def reference_info(q: tuple[str, ...], listed: tuple[str, ...], wts, weak, person: bool) -> float:
-    """The most strong list weight a query form can match in one list name (each query token or
-    compound matching its best partner), token by token (no index)."""
+def reference(q: tuple[str, ...], weights: list[float], listed: tuple[str, ...], wts, weak, person: bool) -> tuple[float, float]:
+    """Token by token, without the index: the share of a query form's weight with a partner in
+    one list name, and the most strong list weight the form can match in it (each query token
+    or compound matching its best partner)."""
     strong = [0.0 if k else w for w, k in zip(wts, weak)]
-    total = 0.0
+    joined = [(listed[j] + listed[j + 1], strong[j] + strong[j + 1]) for j in range(len(listed) - 1)]
+    hit = [False] * len(q)
+    info = 0.0
     for i, token in enumerate(q):
-        best = max((strong[j] for j in _pairs_with(token, listed, person)), default=0.0)
-        for j in range(len(listed) - 1):
-            if partners(token, listed[j] + listed[j + 1]):
-                best = max(best, strong[j] + strong[j + 1])
-        total += best
+        alone = _pairs_with(token, listed, person)
+        best = max((strong[j] for j in alone), default=0.0)
+        both = [value for compound, value in joined if partners(token, compound)]
+        hit[i] = bool(alone or both)
+        info += max([best, *both])
     for i in range(len(q) - 1):
-        total += max((strong[j] for j, b in enumerate(listed) if partners(q[i] + q[i + 1], b)), default=0.0)
-    return total
+        found = [strong[j] for j, b in enumerate(listed) if partners(q[i] + q[i + 1], b)]
+        if found:
+            hit[i] = hit[i + 1] = True
+            info += max(found)
+    total = sum(weights)
+    return (sum(w for w, h in zip(weights, hit) if h) / total if total else 0.0), info
 
 
-__all__ = ["ChangeFilter", "MAX_BONUS", "damp", "reference_info", "reference_share"]
+__all__ = ["ChangeFilter", "MAX_BONUS", "damp", "reference"]

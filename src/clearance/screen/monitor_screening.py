@@ -8,8 +8,8 @@ little when the corpus changes).  :class:`NearMatcher` reports that score.
 :class:`IndexLoader` loads the store's cached full index once per call of
 the monitor (for every portfolio), with the garbage collector off and the
 result frozen out of its scans (a process that runs the monitor again reuses
-the index :func:`~.check.load_or_build` keeps in memory); :class:`Background` screens rows in a
-forked child while the parent goes on.
+the index :func:`~.check.load_or_build` keeps in memory); the rows flagged or near last time are screened in a forked child
+(:class:`~.workers.Forked`) while the parent goes on.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
-import pickle
-import signal
-import threading
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
 
@@ -29,6 +25,7 @@ from ..match.index import MatchIndex
 from ..match.matcher import Matcher, Thresholds
 from .batch import Workers, screen_query
 from .check import Screener, cache_path, load_or_build, loaded_index, remember_index
+from .workers import Forked
 
 log = logging.getLogger(__name__)
 
@@ -118,62 +115,10 @@ def screen_rows(screener: Screener, items: Sequence[tuple], workers: int | None,
         gc.freeze()
 
 
-class Background:
-    """Screen items in a forked child while this process goes on with other work.
-
-    A monitor run knows the rows it must re-screen whatever changed (flagged or
-    near last time) as soon as the index is loaded; a child forked then screens
-    them (sharing the index copy-on-write) while the parent works out which
-    other rows the change can touch.  Without ``fork``, with other threads
-    running (forking them is unsafe), or for few items, :meth:`results`
-    screens the items here instead; so it does if the child fails.
-    """
-
-    def __init__(self, screener: Screener, items: Sequence[tuple], at_least: int = 1):
-        self.screener, self.items, self.pid, self.fd = screener, items, None, None
-        if len(items) < at_least or not hasattr(os, "fork") or threading.active_count() > 1:
-            return
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: screen, send the results, leave without any cleanup of the parent's state
-            code = 1
-            try:
-                os.close(read)
-                gc.disable()
-                data = pickle.dumps([_screen_item(screener, item) for item in items], protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write, "wb") as out:
-                    out.write(data)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        self.pid, self.fd = pid, read
-
-    def __enter__(self) -> "Background":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        """Stop a child whose results were never collected (the run failed)."""
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except OSError:
-                pass
-            os.close(self.fd)
-            self.pid = None
-
-    def results(self) -> list[tuple[int, dict | None, float]]:
-        """``(key, record, near)`` per item, in order."""
-        if self.pid is not None:
-            with os.fdopen(self.fd, "rb") as source:
-                data = source.read()
-            _, status = os.waitpid(self.pid, 0)
-            self.pid = None
-            if status == 0 and data:
-                return pickle.loads(data)
-            log.warning("background screening failed (status %d): screening its rows here", status)
-        return [_screen_item(self.screener, item) for item in self.items]
+def background_screening(screener: Screener, items: Sequence[tuple], at_least: int = 1) -> Forked:
+    """Screen ``(key, query[, expect hits])`` items in a child (from ``at_least`` items on);
+    ``result()`` gives ``(key, record, near)`` per item, in order."""
+    return Forked(lambda: [_screen_item(screener, item) for item in items], len(items) >= at_least)
 
 
 @contextmanager
@@ -228,4 +173,4 @@ class IndexLoader:
         return index
 
 
-__all__ = ["BACKGROUND_FROM", "BAND", "Background", "IndexLoader", "NearMatcher", "PARALLEL_FROM", "loaded_indexes", "near_screener", "screen_rows"]
+__all__ = ["BACKGROUND_FROM", "BAND", "background_screening", "IndexLoader", "NearMatcher", "PARALLEL_FROM", "loaded_indexes", "near_screener", "screen_rows"]

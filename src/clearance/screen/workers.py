@@ -15,10 +15,16 @@ chunks in flight.  With one worker (or no ``fork``) everything runs here.
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
+import pickle
+import signal
+import threading
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
+
+log = logging.getLogger(__name__)
 
 #: Items per chunk sent to a worker by :meth:`Workers.map`.
 CHUNK = 64
@@ -128,4 +134,64 @@ class Workers:
             yield from pending.popleft().get()
 
 
-__all__ = ["CHUNK", "Workers", "default_workers"]
+
+
+class Forked:
+    """Run ``work()`` in a forked child while this process goes on with other work.
+
+    The child shares what this process holds (a loaded index) copy-on-write;
+    only the result travels back, pickled.  A monitor run screens the rows it
+    must re-screen whatever changed in one while it works out which other rows
+    the change can touch, and its filter hands half its rows to another.  Without ``fork``, with other threads running (forking them is
+    unsafe), or when not ``wanted``, :meth:`result` runs the work here instead;
+    so it does if the child fails.
+    """
+
+    def __init__(self, work: Callable[[], Any], wanted: bool = True):
+        self.work, self.pid, self.fd = work, None, None
+        if not wanted or not hasattr(os, "fork") or threading.active_count() > 1:
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: work, send the result, leave without any cleanup of the parent's state
+            code = 1
+            try:
+                os.close(read)
+                gc.disable()
+                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as out:
+                    out.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self.fd = pid, read
+
+    def __enter__(self) -> "Forked":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Stop a child whose result was never collected (the run failed)."""
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.pid = None
+
+    def result(self) -> Any:
+        """What ``work()`` returned (in the child, or here)."""
+        if self.pid is not None:
+            with os.fdopen(self.fd, "rb") as source:
+                data = source.read()
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = None
+            if status == 0 and data:
+                return pickle.loads(data)
+            log.warning("forked work failed (status %d): doing it here", status)
+        return self.work()
+
+
+__all__ = ["CHUNK", "Forked", "Workers", "default_workers"]

@@ -1,0 +1,44 @@
+"""``Forked``: work done in a child (or here when forking is not possible), result the same."""
+
+from __future__ import annotations
+
+import os
+
+from clearance.screen import workers
+from clearance.screen.workers import Forked
+
+
+def test_work_runs_in_a_child_and_its_result_comes_back():
+    parent = os.getpid()
+    with Forked(lambda: (os.getpid(), [1, "two", {"three": 3.0}])) as job:
+        pid, value = job.result()
+    assert pid != parent and value == [1, "two", {"three": 3.0}]
+
+
+def test_work_runs_here_when_not_wanted_or_threads_run(monkeypatch):
+    parent = os.getpid()
+    assert Forked(os.getpid, wanted=False).result() == parent
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 2)  # forking threads is unsafe
+    assert Forked(os.getpid).result() == parent
+
+
+def test_a_failed_child_is_redone_here(caplog):
+    """A child that dies (here: its result cannot be pickled) costs time, not the result."""
+    parent = os.getpid()
+    with Forked(lambda: (lambda: None) if os.getpid() != parent else "done here") as job:
+        assert job.result() == "done here"
+    assert "forked work failed" in caplog.text
+
+
+def test_leaving_the_block_stops_an_uncollected_child():
+    import time
+
+    with Forked(lambda: time.sleep(30)) as job:
+        pid = job.pid
+    assert pid is not None and job.pid is None
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive
