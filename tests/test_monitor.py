@@ -135,8 +135,10 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
     store.activate("us-ofac-sdn", 1)
     add_portfolio(store, path, "book")
     if how == "no cache":
-        for cached in store.cache_dir.glob("monitor-*.pkl"):
-            cached.unlink()
+        cached = list(store.cache_dir.glob("monitor-*"))
+        assert {c.name.split(".", 1)[1] for c in cached} == {"book", "state.pkl"}
+        for file in cached:
+            file.unlink()
     else:
         monkeypatch.setattr(workers.threading, "active_count", lambda: 2)
     store.activate("us-ofac-sdn", 2)

@@ -14,20 +14,32 @@ Both are caches of the database, which stays the record: a book is saved
 under the store's cache directory, keyed by the portfolio's identity (id,
 input fingerprint, mapping, row count, normalisation version and the run
 that registered the rows), and rebuilt from ``portfolio_rows`` when it is
-missing or stale; the row state is used only if it was saved by the
-portfolio's last run.
+missing, stale or unreadable; the row state is used only if it was saved by
+the portfolio's last run.
+
+A book is one file that a run maps rather than reads (a 200,000-row book
+is about 140 MB, which took a quarter of a second to unpickle): a small
+pickled head (key, tokens, compounds, schemas) and then the arrays, each at
+an aligned offset, used in place as read-only NumPy views.  The rows' keys
+and queries stay encoded in the file (:class:`Texts`) since a run decodes
+only those of the rows it screens again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import mmap
 import os
 import pickle
-from dataclasses import dataclass, field
+import struct
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, cast, overload
 
 import numpy as np
 from sqlalchemy import select
@@ -42,8 +54,8 @@ from .monitor_partners import VariantTable
 
 log = logging.getLogger(__name__)
 
-#: Bump when :class:`Book` changes shape (part of its key: older books are rebuilt).
-BOOK_VERSION = "3"
+#: Bump when :class:`Book` or its file changes shape (part of its key: older books are rebuilt).
+BOOK_VERSION = "4"
 #: Row statuses as small numbers (``RowState.status``).
 STATUSES = ("clear", "review", "match", "error")
 _CODE = {s: i for i, s in enumerate(STATUSES)}
@@ -68,17 +80,115 @@ def _schema(query: dict | None) -> str | None:
         return "?"  # screened as an error: matches nothing
 
 
+class Texts(Sequence[str | None]):
+    """Strings kept UTF-8 encoded in one buffer (the book's mapped file), each decoded when
+    read: a run needs the queries and keys of only the few rows it screens again."""
+
+    def __init__(self, blob: memoryview, ends: np.ndarray, present: np.ndarray):
+        self._blob, self._ends, self._present = blob, ends, present  # present: False for None
+
+    @staticmethod
+    def pack(values: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(blob, ends, present) of strings: what :class:`Texts` reads back."""
+        encoded = [b"" if v is None else v.encode("utf-8", "surrogatepass") for v in values]
+        ends = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=ends[1:])
+        present = np.fromiter((v is not None for v in values), dtype=bool, count=len(encoded))
+        return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends, present
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str | None: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str | None]: ...
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(len(self))[i]]
+        i = range(len(self))[i]  # negative positions, IndexError
+        if not self._present[i]:
+            return None
+        return str(self._blob[self._ends[i] : self._ends[i + 1]], "utf-8", "surrogatepass")
+
+
+class Identifiers(Mapping[int, list[str]]):
+    """Row position -> normalised identifiers, kept in the book's file: positions (sorted),
+    bounds into one :class:`Texts` of all identifiers; decoded when read (once per run)."""
+
+    def __init__(self, rows: np.ndarray, bounds: np.ndarray, keys: Texts):
+        self._rows, self._bounds, self._keys = rows, bounds, keys
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows.tolist())
+
+    def __getitem__(self, pos: int) -> list[str]:
+        at = int(np.searchsorted(self._rows, pos))
+        if at == len(self._rows) or self._rows[at] != pos:
+            raise KeyError(pos)
+        return cast(list[str], self._keys[int(self._bounds[at]) : int(self._bounds[at + 1])])
+
+    def items(self) -> Iterator[tuple[int, list[str]]]:  # type: ignore[override]
+        """In row order, without a search per row."""
+        bounds = self._bounds.tolist()
+        return ((pos, cast(list[str], self._keys[bounds[k] : bounds[k + 1]])) for k, pos in enumerate(self._rows.tolist()))
+
+
+class Exact(Mapping[str, tuple[int, ...]]):
+    """Strings hashing does not cover (< 4 or > 12 letters) -> their numbers in ``vocab +
+    joins``, made from those when first used: one number per string in a plain dict (a
+    token that is also a compound has both in a second, small one), since a dict of 46,000
+    small lists costs tens of milliseconds to make or unpickle."""
+
+    def __init__(self, vocab: Sequence[str], joins: Sequence[str], lengths: np.ndarray):
+        first_join = len(vocab)
+        picked = np.nonzero((lengths < 4) | (lengths > 12))[0]
+        cut = int(np.searchsorted(picked, first_join))
+        compounds = picked[cut:]
+        self._one = dict(zip(map(joins.__getitem__, (compounds - first_join).tolist()), compounds.tolist()))
+        self._both: dict[str, tuple[int, int]] = {}
+        for i in picked[:cut].tolist():
+            s = vocab[i]
+            if s in self._one:
+                self._both[s] = (i, self._one[s])
+            self._one[s] = i
+
+    def get(self, s: str, default=None):  # type: ignore[override]
+        """Without raising for the many strings not there."""
+        both = self._both.get(s)
+        if both is not None:
+            return both
+        i = self._one.get(s)
+        return default if i is None else (i,)
+
+    def __getitem__(self, s: str) -> tuple[int, ...]:
+        found = self.get(s)
+        if found is None:
+            raise KeyError(s)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._one)
+
+    def __len__(self) -> int:
+        return len(self._one)
+
+
 @dataclass
 class Book:
     """One portfolio's rows, prepared for monitor runs (see the module docstring)."""
 
     key: str
     row_index: np.ndarray  # row position -> row index in the file
-    row_keys: list[str]
-    queries: list[str | None]  # the query JSON as stored (None: unreadable row)
+    row_keys: Sequence[str]  # a list, or Texts once saved
+    queries: Sequence[str | None]  # the query JSON as stored (None: unreadable row)
+    has_query: np.ndarray  # bool per row: is there a query to screen (without decoding it)?
     schemas: list[str | None]  # canonical query schema per row ("?" invalid)
     bonus: np.ndarray  # bool per row: gives a country or birth date (evidence can add)
-    identifiers: dict[int, list[str]]  # row position -> normalised identifiers
+    identifiers: Mapping[int, list[str]]  # row position -> normalised identifiers
     vocab: list[str]  # the portfolio's tokens
     form_row: np.ndarray  # form -> row position (forms of a row are adjacent)
     form_start: np.ndarray  # form -> first flat position; one more entry at the end
@@ -86,11 +196,15 @@ class Book:
     join: np.ndarray  # flat position -> number of the compound it makes with the next token, or -1
     joins: list[str]  # compounds: two adjacent tokens written as one
     table: VariantTable  # deletion neighbourhoods of vocab + joins
-    exact: dict[str, list[int]] = field(default_factory=dict)  # strings hashing does not cover (< 4 or > 12 letters) -> numbers
 
     @property
     def rows(self) -> int:
-        return len(self.row_keys)
+        return len(self.row_index)
+
+    @cached_property
+    def exact(self) -> Exact:
+        """Strings hashing does not cover (< 4 or > 12 letters) -> their numbers."""
+        return Exact(self.vocab, self.joins, self.table.lengths)
 
     @property
     def strings(self) -> list[str]:
@@ -127,12 +241,12 @@ class Book:
                     join.append(joins.setdefault(t + tokens[k + 1], len(joins)) if k + 1 < len(tokens) else -1)
         form_start.append(len(tok))
         words, compounds = list(vocab), list(joins)
-        strings = words + compounds
         return cls(
             key=key,
             row_index=np.asarray(row_index, dtype=np.int64),
             row_keys=row_keys,
             queries=queries,
+            has_query=np.fromiter(map(bool, queries), dtype=bool, count=len(queries)),
             schemas=schemas,
             bonus=np.asarray(bonus, dtype=bool),
             identifiers=identifiers,
@@ -142,19 +256,8 @@ class Book:
             tok=np.asarray(tok, dtype=np.int64),
             join=np.asarray(join, dtype=np.int64),
             joins=compounds,
-            table=VariantTable(strings),
-            exact=_numbers([s for s in strings if len(s) < 4 or len(s) > 12], strings),
+            table=VariantTable(words + compounds),
         )
-
-
-def _numbers(wanted: Iterable[str], strings: list[str]) -> dict[str, list[int]]:
-    """String -> its numbers in ``strings`` (a token may also be a compound of two others)."""
-    keep = set(wanted)
-    out: dict[str, list[int]] = {}
-    for i, s in enumerate(strings):
-        if s in keep:
-            out.setdefault(s, []).append(i)
-    return out
 
 
 @dataclass
@@ -203,18 +306,23 @@ def book_key(store, p) -> str:
 
 
 def _path(store, portfolio_id: int, kind: str) -> Path:
+    """``kind``: ``book``, ``state.pkl``, or ``book.pkl`` (a book as saved before BOOK_VERSION 4)."""
     store_id = hashlib.sha256(store.url.encode()).hexdigest()[:12]
-    return Path(store.cache_dir) / f"monitor-{store_id}-{portfolio_id}.{kind}.pkl"
+    return Path(store.cache_dir) / f"monitor-{store_id}-{portfolio_id}.{kind}"
 
 
-def _save(path: Path, value) -> None:
+def _save(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write to a temporary file, then rename it: a reader sees the old file or the new one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            write(handle)
         tmp.replace(path)
     except OSError as exc:  # a read-only cache is not fatal: the next run rebuilds
         log.warning("could not save %s: %s", path, exc)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _load(path: Path):
@@ -225,32 +333,108 @@ def _load(path: Path):
         return None
 
 
+# A book's file: this head, the pickled head (key, tokens, compounds, schemas, where each
+# array is), then the arrays, each at a multiple of _ALIGN from the first one's offset.
+_HEAD = struct.Struct("<8sQQ")  # magic, pickled head's length, file size
+_MAGIC = b"CLRBOOK\x00"
+_ALIGN = 64
+_ARRAYS = ("row_index", "has_query", "bonus", "form_row", "form_start", "tok", "join")
+_TABLE = ("keys", "bounds", "owners", "lengths", "long")  # VariantTable's arrays
+_TEXTS = ("blob", "ends", "present")
+
+
+def _aligned(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN
+
+
+def _columns(book: Book) -> dict[str, np.ndarray]:
+    """Every array a book's file holds, by name."""
+    ids = sorted(book.identifiers.items())
+    columns = {name: getattr(book, name) for name in _ARRAYS}
+    columns |= {f"table.{name}": getattr(book.table, name) for name in _TABLE}
+    for name, values in (("row_keys", book.row_keys), ("queries", book.queries), ("id_keys", [k for _, keys in ids for k in keys])):
+        columns |= {f"{name}.{part}": a for part, a in zip(_TEXTS, Texts.pack(values))}
+    columns["id_rows"] = np.array([pos for pos, _ in ids], dtype=np.int64)
+    columns["id_bounds"] = np.cumsum([0] + [len(keys) for _, keys in ids], dtype=np.int64)
+    return columns
+
+
+def _write_book(book: Book, handle: BinaryIO) -> None:
+    columns = {name: np.ascontiguousarray(a) for name, a in _columns(book).items()}
+    places, offset = {}, 0
+    for name, a in columns.items():
+        places[name] = (a.dtype.str, len(a), offset)
+        offset += _aligned(a.nbytes)
+    head = pickle.dumps(
+        {"key": book.key, "vocab": list(book.vocab), "joins": list(book.joins), "schemas": list(book.schemas), "size": book.table.size, "arrays": places},
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
+    first = _aligned(_HEAD.size + len(head))
+    handle.write(_HEAD.pack(_MAGIC, len(head), first + offset))
+    handle.write(head)
+    handle.write(bytes(first - _HEAD.size - len(head)))
+    for a in columns.values():
+        handle.write(a.data.cast("B"))
+        handle.write(bytes(_aligned(a.nbytes) - a.nbytes))
+
+
+def _read_book(path: Path) -> Book | None:
+    """The book saved at ``path``, its arrays mapped from the file (None: missing, cut short or unreadable)."""
+    try:
+        with path.open("rb") as handle:
+            magic, length, size = _HEAD.unpack(handle.read(_HEAD.size))
+            if magic != _MAGIC or os.fstat(handle.fileno()).st_size != size:
+                return None
+            head = pickle.loads(handle.read(length))
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        first = _aligned(_HEAD.size + length)
+        arrays = {}
+        for name, (dtype, count, offset) in head["arrays"].items():
+            if first + offset + count * np.dtype(dtype).itemsize > size:
+                return None
+            arrays[name] = np.frombuffer(data, dtype=dtype, count=count, offset=first + offset)
+        texts = {name: Texts(arrays[f"{name}.blob"].data, *(arrays[f"{name}.{part}"] for part in _TEXTS[1:])) for name in ("row_keys", "queries", "id_keys")}
+        table = VariantTable.__new__(VariantTable)
+        table.size = head["size"]
+        for name in _TABLE:
+            setattr(table, name, arrays[f"table.{name}"])
+        return Book(
+            key=head["key"], row_keys=cast(Sequence[str], texts["row_keys"]), queries=texts["queries"], schemas=head["schemas"],
+            identifiers=Identifiers(arrays["id_rows"], arrays["id_bounds"], texts["id_keys"]),
+            vocab=head["vocab"], joins=head["joins"], table=table, **{name: arrays[name] for name in _ARRAYS},
+        )
+    except Exception:  # a cache: whatever is wrong with it, the book is rebuilt
+        return None
+
+
 def save_book(store, portfolio_id: int, book: Book) -> None:
-    _save(_path(store, portfolio_id, "book"), book)
+    _save(_path(store, portfolio_id, "book"), partial(_write_book, book))
+    with contextlib.suppress(OSError):
+        _path(store, portfolio_id, "book.pkl").unlink(missing_ok=True)
 
 
 def save_state(store, portfolio_id: int, state: RowState) -> None:
-    _save(_path(store, portfolio_id, "state"), state)
+    _save(_path(store, portfolio_id, "state.pkl"), partial(pickle.dump, state, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def carry_state(store, p, run_id: int) -> None:
     """A run that screened no row leaves the rows' state as it was: still valid after it."""
-    state = _load(_path(store, p.id, "state"))
+    state = _load(_path(store, p.id, "state.pkl"))
     if isinstance(state, RowState) and state.run_id == p.last_run_id:
         state.run_id = run_id
         save_state(store, p.id, state)
 
 
 def drop(store, portfolio_id: int) -> None:
-    for kind in ("book", "state"):
+    for kind in ("book", "state.pkl", "book.pkl"):
         _path(store, portfolio_id, kind).unlink(missing_ok=True)
 
 
 def load_book(store, p) -> Book:
     """The portfolio's book: the cached one if still valid, else rebuilt from its stored rows (and cached)."""
     key = book_key(store, p)
-    book = _load(_path(store, p.id, "book"))
-    if isinstance(book, Book) and book.key == key:
+    book = _read_book(_path(store, p.id, "book"))
+    if book is not None and book.key == key:
         return book
     with store.engine.connect() as conn:
         rows = conn.execute(
@@ -264,7 +448,7 @@ def load_book(store, p) -> Book:
 
 def load_state(store, p, book: Book) -> RowState:
     """Each row's last status and near miss: cached by the last run, else read from the store."""
-    state = _load(_path(store, p.id, "state"))
+    state = _load(_path(store, p.id, "state.pkl"))
     if isinstance(state, RowState) and state.run_id == p.last_run_id and len(state.status) == book.rows:
         return state
     with store.engine.connect() as conn:
@@ -279,4 +463,4 @@ def load_state(store, p, book: Book) -> RowState:
     return RowState(p.last_run_id or 0, status, near)
 
 
-__all__ = ["Book", "RowState", "STATUSES", "book_key", "carry_state", "drop", "load_book", "load_state", "name_tokens", "norm_version", "save_book", "save_state"]
+__all__ = ["Book", "Exact", "Identifiers", "RowState", "Texts", "STATUSES", "book_key", "carry_state", "drop", "load_book", "load_state", "name_tokens", "norm_version", "save_book", "save_state"]

@@ -313,7 +313,7 @@ class ChangeFilter(Links):
         split_from = SPLIT_FROM if split_from is None else split_from
         bound = self.union_bound()
         high = set(self._identifier_rows()) - skip
-        maybe = [p for p in np.nonzero(bound >= band - EPS)[0].tolist() if p not in skip and p not in high and book.queries[p] and book.schemas[p] != "?"]
+        maybe = [p for p in np.nonzero(bound >= band - EPS)[0].tolist() if p not in skip and p not in high and book.has_query[p] and book.schemas[p] != "?"]
         if len(maybe) >= split_from:
             half = len(maybe) // 2
             with Forked(lambda: self._decide(maybe[half:], band, review)) as other:

@@ -1,0 +1,141 @@
+"""A portfolio's book as saved for monitor runs: mapped back unchanged, and rebuilt from the
+store whenever its file is missing, stale, cut short or garbage (a cache: never an error)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+QUERIES = [
+    {"name": "Acme Trading Ltd", "country": ["DE"], "schema": None, "birth_date": None, "identifiers": [["isin", "US0378331005"], ["lei", "-"]]},
+    None,  # an unreadable row
+    {"name": "北京化工远航有限公司", "country": [], "schema": "Company", "birth_date": None, "identifiers": []},
+    {"name": "Zoë Ångström-Łukasz 🚢", "country": [], "schema": "Person", "birth_date": "1970", "identifiers": [["imo", "IMO 9319466"]]},
+    {"name": "Ab C", "country": [], "schema": "Nonsense", "birth_date": None, "identifiers": []},  # "abc" is a compound here...
+    {"name": "Abc Internationalshippingcompany", "country": [], "schema": None, "birth_date": None, "identifiers": []},  # ...and a token here
+    {"name": "", "country": [], "schema": "Person", "birth_date": None, "identifiers": [["lei", "-"]]},  # no identifier left
+]
+
+
+def _rows() -> list[tuple[int, str, str | None]]:
+    texts = [json.dumps(q, ensure_ascii=False) if q is not None else None for q in QUERIES]
+    texts.append("")  # stored but empty: no query either
+    return [(10 + k, f"{k}:ключ-{k}", text) for k, text in enumerate(texts)]
+
+
+def _same(a, b) -> None:
+    """Two books hold the same rows, strings, arrays and table."""
+    from clearance.screen.monitor_book import _ARRAYS, _TABLE
+
+    assert a.key == b.key and a.rows == b.rows
+    for name in _ARRAYS:
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    for name in _TABLE:
+        x, y = getattr(a.table, name), getattr(b.table, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert a.table.size == b.table.size
+    assert list(a.row_keys) == list(b.row_keys) and list(a.queries) == list(b.queries)
+    assert a.schemas == b.schemas and a.vocab == b.vocab and a.joins == b.joins and a.strings == b.strings
+    assert dict(a.identifiers.items()) == dict(b.identifiers.items()) == dict(a.identifiers) == dict(b.identifiers)
+    assert dict(a.exact) == dict(b.exact)
+    assert [a.query(i) for i in range(a.rows)] == [b.query(i) for i in range(b.rows)]
+
+
+@pytest.fixture
+def store(tmp_path):
+    """Just what the book functions use of a store: an engine holding the run tables, a URL, a cache dir."""
+    from sqlalchemy import create_engine, insert
+
+    from clearance.store import runs as r
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+    r.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(r.portfolios).values(id=1, name="p", created_at="", updated_at="", mapping="{}", thresholds="{}", row_count=len(_rows()), state="{}"))
+        conn.execute(insert(r.portfolio_rows), [
+            {"portfolio_id": 1, "row_index": i, "row_key": key, "input": "{}", "query": text, "status": "clear", "near": 0.0} for i, key, text in _rows()
+        ])
+    (tmp_path / "cache").mkdir()
+    return SimpleNamespace(engine=engine, url=f"sqlite:///{tmp_path / 'runs.db'}", cache_dir=tmp_path / "cache")
+
+
+def _portfolio(**changes):
+    return SimpleNamespace(**{"id": 1, "input_fingerprint": "f", "mapping": "{}", "row_count": len(_rows()), "last_run_id": None, **changes})
+
+
+def test_round_trip(store):
+    from clearance.screen.monitor_book import Book, Texts, _path, _read_book, save_book
+
+    book = Book.build("k", _rows())
+    save_book(store, 1, book)
+    back = _read_book(_path(store, 1, "book"))
+    assert isinstance(back.queries, Texts) and isinstance(back.row_keys, Texts)
+    _same(book, back)
+    assert back.queries[1] is None and back.queries[-1] == "" and back.query(1) is None and back.query(len(QUERIES)) is None
+    assert back.has_query.tolist() == [True, False, True, True, True, True, True, False]
+    assert back.row_keys[3] == "3:ключ-3" and back.query(3)["name"] == "Zoë Ångström-Łukasz 🚢" and back.queries[2:4] == list(book.queries[2:4])
+    with pytest.raises(IndexError):
+        back.queries[len(QUERIES) + 1]
+    assert dict(back.identifiers) == {0: ["US0378331005"], 3: ["IMO9319466"], 6: []} and back.identifiers[3] == ["IMO9319466"] and 1 not in back.identifiers
+    assert not back.tok.flags.writeable and not back.table.keys.flags.writeable  # mapped, read only
+    save_book(store, 1, back)  # a loaded book saves as well
+    _same(book, _read_book(_path(store, 1, "book")))
+    assert [p.name for p in store.cache_dir.iterdir()] == [_path(store, 1, "book").name]  # no temporary file left
+
+
+def test_exact_numbers_every_string_hashing_skips():
+    """Short and long strings -> all their numbers (a token may be a compound of two others too)."""
+    from clearance.screen.monitor_book import Book
+
+    book = Book.build("k", _rows())
+    want: dict[str, list[int]] = {}
+    for i, s in enumerate(book.strings):
+        if len(s) < 4 or len(s) > 12:
+            want.setdefault(s, []).append(i)
+    assert {s: list(v) for s, v in book.exact.items()} == want
+    assert list(book.exact.get("abc", ())) == [book.vocab.index("abc"), len(book.vocab) + book.joins.index("abc")]
+    assert book.exact.get("nowhere", ()) == () and "abc" in book.exact
+
+
+def test_load_book_caches_and_rebuilds(store, monkeypatch):
+    from clearance.screen.monitor_book import Book, RowState, _path, drop, load_book, save_state
+
+    p = _portfolio()
+    path = _path(store, 1, "book")
+    legacy = _path(store, 1, "book.pkl")
+    legacy.write_bytes(b"a book pickled by an older version")
+    built = load_book(store, p)
+    assert path.exists() and not legacy.exists()
+    _same(built, Book.build(built.key, _rows()))
+
+    builds = []
+    real = Book.build.__func__
+    monkeypatch.setattr(Book, "build", classmethod(lambda cls, *a: builds.append(1) or real(cls, *a)))
+    _same(load_book(store, p), built)
+    assert not builds  # from the file
+
+    whole = path.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole[:20], b"", b"\0" * len(whole), whole[:24] + b"\xff" * 100 + whole[124:], whole[:8] + b"\xff" * 200 + whole[208:]):
+        path.write_bytes(damaged)
+        _same(load_book(store, p), built)
+        assert path.read_bytes() == whole  # rebuilt and saved again
+    path.unlink()
+    _same(load_book(store, p), built)
+    stale = load_book(store, _portfolio(mapping='{"name": "Other"}'))  # another registration: another key
+    assert stale.key != built.key and _read_book_key(store) == stale.key
+    assert len(builds) == 8
+
+    save_state(store, 1, RowState.empty(0, built.rows))
+    legacy.write_bytes(b"")
+    drop(store, 1)
+    assert not list(store.cache_dir.iterdir())
+
+
+def _read_book_key(store) -> str:
+    from clearance.screen.monitor_book import _path, _read_book
+
+    return _read_book(_path(store, 1, "book")).key
