@@ -14,6 +14,8 @@ of its tokens' first letters.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 
 from ..match import score as _score
@@ -21,7 +23,7 @@ from ..match.index import MatchIndex
 from ..match.score import schema_compatible, token_sim
 from .monitor_book import Book
 from .monitor_changes import ChangedNames
-from .monitor_partners import long_pairs, sorted_unique
+from .monitor_partners import CLASSES, WIDEST, Sketches, budget, long_pairs, near, ranges, sorted_unique, within
 
 A_ORG = getattr(_score, "A_ORG", 1.0)
 A_DISTINCT = getattr(_score, "A_DISTINCT", 1.0)
@@ -35,11 +37,14 @@ def _person(row_schema: str | None, entity_schema: str) -> bool:
 
 
 _BITS = {c: i for i, c in enumerate("abcdefghijklmnopqrstuvwxyz0123456789")}
+_BIT_OF = np.array([_BITS.get(chr(c), 36) for c in range(128)], dtype=np.int64)
 
 
-def _bit(char: str) -> int:
-    """A character's bit in a name's letter masks (anything else shares bit 36: a superset)."""
-    return 1 << _BITS.get(char, 36)
+def _bits(first: np.ndarray) -> np.ndarray:
+    """A first character's bit in a name's letter masks, from its code point (-1: an empty
+    string, no bit); anything but a-z and 0-9 shares bit 36: a superset."""
+    at = np.where((first >= 0) & (first < 128), _BIT_OF[np.clip(first, 0, 127)], 36)
+    return np.where(first >= 0, np.left_shift(np.int64(1), at), 0)
 
 
 class Links:
@@ -62,66 +67,34 @@ class Links:
         sizes = np.fromiter((len(t) for t in names.tokens), dtype=np.int64, count=len(names))
         flat = [t for tokens in names.tokens for t in tokens]
         owner = np.repeat(np.arange(len(names)), sizes)
-        strong = np.fromiter(
-            (0.0 if k else w for nid in names.ids for w, k in zip(index.name_wts[nid], index.name_weak[nid])), dtype=np.float64, count=len(flat)
-        )
+        weights = np.fromiter(chain.from_iterable(index.name_wts[nid] for nid in names.ids), dtype=np.float64, count=len(flat))
+        weak = np.fromiter(chain.from_iterable(index.name_weak[nid] for nid in names.ids), dtype=bool, count=len(flat))
+        strong = np.where(weak, 0.0, weights)
         self.flat, self.flat_owner, self.flat_strong, self.flat_sizes = flat, owner, strong, sizes
+        self._flat_weights = weights
         inner = np.ones(len(flat), dtype=bool)  # a token followed by one of the same name
         inner[np.cumsum(sizes)[sizes > 0] - 1] = False
-        at = np.nonzero(inner)[0].tolist()
+        at = np.nonzero(inner)[0]
         ids: dict[str, int] = {}
         word_of = np.fromiter((ids.setdefault(t, len(ids)) for t in flat), dtype=np.int64, count=len(flat))
         first_compound = len(ids)
-        compound_of = np.fromiter((ids.setdefault(flat[k] + flat[k + 1], len(ids)) for k in at), dtype=np.int64, count=len(at))
+        compound_of = np.fromiter((ids.setdefault(flat[k] + flat[k + 1], len(ids)) for k in at.tolist()), dtype=np.int64, count=len(at))
         listed = list(ids)
-        at_arr = np.asarray(at, dtype=np.int64)
         string_of = np.concatenate([word_of, compound_of])
-        string_owner = np.concatenate([owner, owner[at_arr]])
-        string_info = np.concatenate([strong, strong[at_arr] + strong[at_arr + 1]]) if len(at) else strong
+        string_owner = np.concatenate([owner, owner[at]])
+        string_info = np.concatenate([strong, strong[at] + strong[at + 1]]) if len(at) else strong
         listed_info = np.zeros(len(listed))
         np.maximum.at(listed_info, string_of, string_info)
         pairs_code = sorted_unique(string_of * max(len(names), 1) + string_owner)  # (listed string, name), sorted
         own_names = pairs_code % max(len(names), 1)
         owner_bounds = np.searchsorted(pairs_code // max(len(names), 1), np.arange(len(listed) + 1))
-        own = book.strings
-        first_join = len(book.vocab)
-        pairs: dict[tuple[int, int], float] = {}
-        found = book.table.matches(listed)
-        if len(found):
-            # lengths a typo allows (1 edit up to 7 letters, 2 up to 12), before asking the scorer
-            i, j = found[:, 0], found[:, 1]
-            a_len = np.fromiter(map(len, listed), dtype=np.int64, count=len(listed))[i]
-            b_len = book.table.lengths[j]
-            longer = np.maximum(a_len, b_len)
-            fits = np.abs(a_len - b_len) <= np.where(longer <= 7, 1, 2)
-            fits &= (i < first_compound) | (j < first_join)  # compound with compound: never tried
-            for i, j in found[fits].tolist():
-                a, b = listed[i], own[j]
-                sim = 1.0 if a == b else token_sim(a, b)
-                if sim > 0:
-                    pairs[(i, j)] = sim
-        for i, s in enumerate(listed):
-            for j in book.exact.get(s, ()):
-                if i < first_compound or j < first_join:
-                    pairs[(i, j)] = 1.0
-        word_list, compound_list = listed[:first_compound], listed[first_compound:]
-        long_words = [j for j in book.table.long.tolist() if j < first_join]
-        long_joins = [j - first_join for j in book.table.long.tolist() if j >= first_join]
-        longs = long_pairs(word_list, book.vocab, right_long=long_words)
-        longs += [(first_compound + i, j) for i, j in long_pairs(compound_list, book.vocab, right_long=long_words)]
-        longs += [(i, first_join + j) for i, j in long_pairs(word_list, book.joins, same_first=True, right_long=long_joins)]
-        for i, j in longs:
-            a, b = listed[i], own[j]
-            pairs[(i, j)] = 1.0 if a == b else token_sim(a, b)
+        pi, pj, sims = self._listed_pairs(listed, first_compound, word_of, at, compound_of)
         count = len(names) or 1
         self.count = count
-        if pairs:
-            pi = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
-            pj = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
-            sims = np.fromiter(pairs.values(), dtype=np.float64, count=len(pairs))
+        if len(sims):
             lo, hi = owner_bounds[pi], owner_bounds[pi + 1]
             sizes = hi - lo
-            keys = np.repeat(pj, sizes) * count + own_names[np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))]
+            keys = np.repeat(pj, sizes) * count + own_names[ranges(lo, hi)]
             sim = np.repeat(sims, sizes)
             value = np.repeat(sims * listed_info[pi], sizes)
             order = np.lexsort((-sim, keys))
@@ -135,25 +108,70 @@ class Links:
         else:
             self.keys = np.empty(0, dtype=np.int64)
             self.sim = self.info = np.empty(0, dtype=np.float64)
-        strings = self.keys // count
-        self.has_partner = np.zeros(len(own), dtype=bool)
+        strings, size = self.keys // count, len(book.vocab) + len(book.joins)
+        self.has_partner = np.zeros(size, dtype=bool)
         self.has_partner[strings] = True
-        self.best_sim = np.zeros(len(own), dtype=np.float64)
+        self.best_sim = np.zeros(size, dtype=np.float64)
         np.maximum.at(self.best_sim, strings, self.sim)
-        self.best_info = np.zeros(len(own), dtype=np.float64)
+        self.best_info = np.zeros(size, dtype=np.float64)
         np.maximum.at(self.best_info, strings, self.info)
-        self.bounds = np.searchsorted(strings, np.arange(len(own) + 1))  # string -> its slice of keys
+        self.bounds = np.bincount(strings + 1, minlength=size + 1)  # string -> its slice of keys
+        np.cumsum(self.bounds, out=self.bounds)
+
+    def _listed_pairs(
+        self, listed: list[str], first_compound: int, word_of: np.ndarray, at: np.ndarray, compound_of: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(listed string, book string, similarity) of every pair the scorer makes, distinct;
+        ``listed`` are the changed names' tokens, then their compounds (``compound_of[k]``
+        the one of flat tokens ``at[k]`` and ``at[k] + 1``, ``word_of`` the flat tokens')."""
+        book = self.book
+        own, first_join = book.strings, len(book.vocab)
+        # sketches of both sides, a compound's from its two tokens'
+        words = Sketches.of(listed[:first_compound])
+        made = compound_of >= first_compound  # (a compound may also be a listed token)
+        made_at = np.empty(len(listed) - first_compound, dtype=np.int64)
+        made_at[compound_of[made] - first_compound] = at[made]
+        listed_sketches = words + words.joined(word_of[made_at], word_of[made_at + 1])
+        vocab = Sketches.of(book.vocab, book.table.lengths[:first_join])
+        head, tail = np.zeros(len(book.joins) + 1, dtype=np.int64), np.zeros(len(book.joins) + 1, dtype=np.int64)
+        head[book.join[:-1]], tail[book.join[:-1]] = book.tok[:-1], book.tok[1:]  # no compound (-1): the spare last entry
+        joins = vocab.joined(head[:-1], tail[:-1])
+        own_sketches = vocab + joins
+        self._vocab_sketches, self._flat_words = vocab, words[word_of]
+        # classes 1 and 2: hashed candidates the letters allow (1 edit up to 7 letters, 2 up
+        # to 12; compound with compound: never tried) and the edit distance confirms
+        width = max(len(own), 1)
+        i, j = book.table.matches(listed).T
+        edits = budget(listed_sketches.lengths[i], own_sketches.lengths[j])
+        fits = ((i < first_compound) | (j < first_join)) & within(listed_sketches, i, own_sketches, j, edits)
+        code = sorted_unique(i[fits] * width + j[fits])  # (two strings may share several variants)
+        i, j = code // width, code % width
+        found_i, found_j = near(listed, own, i, j, budget(listed_sketches.lengths[i], own_sketches.lengths[j]))
+        # equal strings the hashing does not cover, and class 3
+        unhashed = np.flatnonzero((listed_sketches.lengths < CLASSES[0][0]) | (listed_sketches.lengths > WIDEST)).tolist()
+        more = [(i, j) for i in unhashed for j in book.exact.get(listed[i], ()) if i < first_compound or j < first_join]
+        long = book.table.long
+        long_words, long_joins = long[long < first_join], long[long >= first_join] - first_join
+        more += long_pairs(listed[:first_compound], book.vocab, right_long=long_words, sketches=(words, vocab))
+        compounds = long_pairs(listed[first_compound:], book.vocab, right_long=long_words, sketches=(listed_sketches[first_compound:], vocab))
+        more += [(first_compound + i, j) for i, j in compounds]
+        more += [(i, first_join + j) for i, j in long_pairs(listed[:first_compound], book.joins, same_first=True, right_long=long_joins, sketches=(words, joins))]
+        extra = np.array(more, dtype=np.int64).reshape(-1, 2)
+        code = sorted_unique(np.concatenate([found_i * width + found_j, extra[:, 0] * width + extra[:, 1]]))
+        pi, pj = code // width, code % width
+        sims = np.fromiter(map(token_sim, map(listed.__getitem__, pi.tolist()), map(own.__getitem__, pj.tolist())), dtype=np.float64, count=len(code))
+        return pi[sims > 0], pj[sims > 0], sims[sims > 0]
 
     def _initials(self) -> None:
         """Per changed name: for initials (people only), masks of its one-letter tokens and of
         its tokens' first letters and the most strong weight such tokens carry; for the list
         side of a score, its weights and the most ``a`` can be for an organisation; and which
         row schemas can be scored against which entity schemas, and as people."""
-        names, index = self.names, self.index
-        flat, owner, strong, sizes = self.flat, self.flat_owner, self.flat_strong, self.flat_sizes
+        names = self.names
+        owner, strong, sizes = self.flat_owner, self.flat_strong, self.flat_sizes
         count = len(names)
-        bit = np.fromiter((_bit(t[0]) if t else 0 for t in flat), dtype=np.int64, count=len(flat))
-        single = np.fromiter((len(t) == 1 for t in flat), dtype=bool, count=len(flat))
+        bit = _bits(self._flat_words.first)
+        single = self._flat_words.lengths == 1
         self.initial_mask = np.zeros(count, dtype=np.int64)
         self.start_mask = np.zeros(count, dtype=np.int64)
         self.initial_weight = np.zeros(count, dtype=np.float64)
@@ -163,7 +181,7 @@ class Links:
         np.maximum.at(self.initial_weight, owner[single], strong[single])
         np.maximum.at(self.start_weight, owner, strong)
         # the list side's weights, and the most its ``a`` can be for an organisation
-        weights = np.fromiter((w for nid in names.ids for w in index.name_wts[nid]), dtype=np.float64, count=len(flat))
+        weights = self._flat_weights
         weak = weights > strong  # weak tokens count 0 in ``strong``
         self.total_weight = np.bincount(owner, weights, count)
         self.weak_weight = np.bincount(owner, weights * weak, count)
@@ -179,7 +197,7 @@ class Links:
         entity_schemas = sorted(set(names.schema))
         self.entity_codes = {s: k for k, s in enumerate(entity_schemas)}
         self.name_schema = np.array([self.entity_codes[s] for s in names.schema], dtype=np.int64)
-        self.row_schema = np.array([self.schema_codes[s] for s in self.book.schemas], dtype=np.int64)
+        self.row_schema = np.fromiter(map(self.schema_codes.__getitem__, self.book.schemas), dtype=np.int64, count=self.book.rows)
         rows, cols = len(self.schema_codes), len(entity_schemas)
         self.can_score = np.zeros((rows, cols), dtype=bool)  # row schema x entity schema
         self.as_person = np.zeros((rows, cols), dtype=bool)
@@ -187,8 +205,8 @@ class Links:
             for e, b in self.entity_codes.items():
                 self.can_score[a, b] = self.compatible(s, e)
                 self.as_person[a, b] = _person(s, e)
-        self.token_bit = np.array([_bit(v[0]) if v else 0 for v in self.book.vocab], dtype=np.int64)
-        self.single = np.array([len(v) == 1 for v in self.book.vocab], dtype=bool)
+        self.token_bit = _bits(self._vocab_sketches.first)
+        self.single = self._vocab_sketches.lengths == 1
         # per row schema: initial and start letters of changed names scored as people
         self.person_initials = np.zeros(rows, dtype=np.int64)
         self.person_starts = np.zeros(rows, dtype=np.int64)
@@ -202,10 +220,8 @@ class Links:
             ):
                 mine = masks[ok]
                 union[a] = int(np.bitwise_or.reduce(mine)) if len(mine) else 0
-                for bit in range(37):
-                    having = (mine >> bit) & 1 == 1
-                    if having.any():
-                        best[a, bit] = weights[ok][having].max()
+                having = (mine[:, None] >> np.arange(37)) & 1 == 1  # weights are >= 0: 0 where none has the bit
+                best[a] = np.where(having, weights[ok][:, None], 0.0).max(axis=0, initial=0.0)
 
     def compatible(self, row_schema: str | None, entity_schema: str) -> bool:
         key = (row_schema, entity_schema)
