@@ -139,6 +139,9 @@ def test_bounds_hold_for_every_row_and_changed_name(sdn_update):
     assert all(band <= v < review for v in near.values())
     assert len(high) > 50 and counts["rows_touching_changes"] < book.rows  # the test has teeth, the filter filters
     assert filt.affected(band, review, set(), split_from=1) == (high, near, counts)  # half the rows decided in a child
+    for low in (0.3, band):  # the rough bound that prunes pairs is above the exact one
+        f, n, rough = filt._pairs(list(range(book.rows)), low)
+        assert len(f) > 100 and np.all(rough >= filt._pair_bounds(f, n) - 1e-9)
 
 
 def test_nothing_to_pair_with(sdn_update):

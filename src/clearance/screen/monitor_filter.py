@@ -24,8 +24,12 @@ Rows are filtered in three steps: (1) for all rows at once (NumPy over the
 book's flat token arrays), the bound as if every changed name were one: most
 rows stop there; (2) for the others, the bound of each pair with a changed
 name partnering one of the form's heaviest tokens (those without which the
-rest weighs too little to reach the band); (3) the pairs whose bound
-reaches the band are scored by the scorer itself.  A row a changed entity
+rest weighs too little to reach the band), first roughly from what made the
+pair (the heavy tokens partnering that name, the light ones as if they all
+did: :meth:`ChangeFilter._rough`), then exactly for the pairs the rough bound
+keeps; (3) the pairs whose bound reaches the band are scored by the scorer
+itself.  Steps 2 and 3 are per row: from ``SPLIT_FROM`` rows on, a forked
+child does half of them.  A row a changed entity
 can bring to the review threshold is screened; one it can bring within the
 band but not to the threshold keeps its status (nothing changed can flag
 it) and gets the bound as its near miss, so the next change re-screens it.
@@ -181,13 +185,13 @@ class ChangeFilter(Links):
 
     # -- step 2: name by name ---------------------------------------------------------------
 
-    def _pairs(self, rows: list[int], band: float) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate (form, changed name) pairs of these rows: names partnering one of a form's
-        heaviest tokens (without which the rest weighs too little to reach the band) whose
-        rough bound (:meth:`_rough`) reaches the band."""
+    def _pairs(self, rows: list[int], band: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate (form, changed name) pairs of these rows, and their rough bounds: names
+        partnering one of a form's heaviest tokens (without which the rest weighs too little to
+        reach the band) whose rough bound (:meth:`_rough`) reaches the band."""
         book = self.book
         if not rows:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
         wanted = np.zeros(book.rows, dtype=bool)
         wanted[rows] = True
         forms = np.nonzero(wanted[book.form_row])[0]
@@ -222,7 +226,7 @@ class ChangeFilter(Links):
         # initials (people): every changed name with the letter, letter by letter
         bits = self.token_bit[book.tok[k]]
         single = self.single[book.tok[k]]
-        for masks, which in ((self.initial_mask, ~single), (self.start_mask, single)):
+        for masks, weights, which in ((self.initial_mask, self.initial_weight, ~single), (self.start_mask, self.start_weight, single)):
             for bit in sorted_unique(bits[which]).tolist():
                 at = np.nonzero(which & (bits == bit))[0]
                 having = np.nonzero(masks & bit)[0]
@@ -234,12 +238,12 @@ class ChangeFilter(Links):
                 parts_f.append(f[person])
                 parts_n.append(n[person])
                 parts_k.append(np.repeat(k[at], len(having))[person])
-                parts_i.append(np.where(single[at][0], self.start_weight, self.initial_weight)[n[person]])
+                parts_i.append(weights[n[person]])
         codes, pair_of = np.unique(np.concatenate(parts_f) * self.count + np.concatenate(parts_n), return_inverse=True)
         f, n = codes // self.count, codes % self.count
         rough = self._rough(f, n, pair_of, np.concatenate(parts_k), np.concatenate(parts_i), light_w, light_info, band)
         ok = self.can_score[self.row_schema[book.form_row[f]], self.name_schema[n]] & (rough >= band - EPS)
-        return f[ok], n[ok]
+        return f[ok], n[ok], rough[ok]
 
     def _light(self, form_of: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per form, over its light (not heaviest) positions: the weight of those with a partner
@@ -332,7 +336,7 @@ class ChangeFilter(Links):
         threshold, those it can bring within the band (with their near miss), and the
         numbers of pairs bounded and scored."""
         book = self.book
-        f, n = self._pairs(rows, band)
+        f, n, _ = self._pairs(rows, band)
         bounds = self._pair_bounds(f, n)
         keep = bounds >= band - EPS
         f, n, bounds = f[keep], n[keep], bounds[keep]
