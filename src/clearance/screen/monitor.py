@@ -267,7 +267,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         # rows flagged or near last time are screened whatever changed: in a child process while
         # this one works out which other rows the change can touch
         must = [pos for pos in rows.flagged_or_near(band).tolist() if book.has_query[pos]]
-        with background_screening(screener, [(pos, book.query(pos), bool(expect[pos])) for pos in must], BACKGROUND_FROM) as background:
+        with background_screening(screener, must, lambda pos: (pos, book.query(pos), bool(expect[pos])), BACKGROUND_FROM) as background:
             t0 = time.perf_counter()
             filt = ChangeFilter(book, index, ChangedNames(index, changes))
             affected, nears, counts = filt.affected(band, thresholds.review, set(must))

@@ -18,7 +18,7 @@ import gc
 import json
 import logging
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..match import index as index_mod
 from ..match.index import MatchIndex
@@ -115,10 +115,11 @@ def screen_rows(screener: Screener, items: Sequence[tuple], workers: int | None,
         gc.freeze()
 
 
-def background_screening(screener: Screener, items: Sequence[tuple], at_least: int = 1) -> Forked:
-    """Screen ``(key, query[, expect hits])`` items in a child (from ``at_least`` items on);
-    ``result()`` gives ``(key, record, near)`` per item, in order."""
-    return Forked(lambda: [_screen_item(screener, item) for item in items], len(items) >= at_least)
+def background_screening(screener: Screener, keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1) -> Forked:
+    """Screen the ``(key, query[, expect hits])`` item of each key in a child (from ``at_least``
+    keys on), where the items are made too (their queries decoded off this process's path);
+    ``result()`` gives ``(key, record, near)`` per key, in order."""
+    return Forked(lambda: [_screen_item(screener, item(key)) for key in keys], len(keys) >= at_least)
 
 
 @contextmanager
