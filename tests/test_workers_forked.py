@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from clearance.screen import workers
 from clearance.screen.workers import Forked
 
 
-def test_work_runs_in_a_child_and_its_result_comes_back():
+@pytest.fixture
+def no_threads(monkeypatch):
+    """Earlier tests in the session may leave idle threads (test clients), and Forked does not
+    fork with threads about; these tests are about the forked path."""
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 1)
+
+
+def test_work_runs_in_a_child_and_its_result_comes_back(no_threads):
     parent = os.getpid()
     with Forked(lambda: (os.getpid(), [1, "two", {"three": 3.0}])) as job:
         pid, value = job.result()
@@ -22,7 +31,7 @@ def test_work_runs_here_when_not_wanted_or_threads_run(monkeypatch):
     assert Forked(os.getpid).result() == parent
 
 
-def test_a_failed_child_is_redone_here(caplog):
+def test_a_failed_child_is_redone_here(no_threads, caplog):
     """A child that dies (here: its result cannot be pickled) costs time, not the result."""
     parent = os.getpid()
     with Forked(lambda: (lambda: None) if os.getpid() != parent else "done here") as job:
@@ -30,7 +39,7 @@ def test_a_failed_child_is_redone_here(caplog):
     assert "forked work failed" in caplog.text
 
 
-def test_leaving_the_block_stops_an_uncollected_child():
+def test_leaving_the_block_stops_an_uncollected_child(no_threads):
     import time
 
     with Forked(lambda: time.sleep(30)) as job:
