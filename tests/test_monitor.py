@@ -124,21 +124,29 @@ def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_p
     assert again.portfolio_id == first.portfolio_id and again.open == reference.open
 
 
-@pytest.mark.parametrize("how", ["no cache", "one process"])
+@pytest.mark.parametrize("how", ["no cache", "older store", "one process"])
 def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, monkeypatch):
     """The prepared rows are a cache: without them (another machine, a cleared cache dir) a run
-    rebuilds them from the store; without fork (or with threads about) it screens in one process."""
+    rebuilds them from the store, and from a store an older version made (rows' state kept
+    in ``portfolio_rows``) it fills ``portfolio_row_state``; without fork (or with threads
+    about) it screens in one process."""
+    from sqlalchemy import func, select
+
     from clearance.screen import workers
     from clearance.screen.monitor import add_portfolio, run_portfolio
+    from clearance.store import runs as r
 
     store, path = portfolio
     store.activate("us-ofac-sdn", 1)
-    add_portfolio(store, path, "book")
-    if how == "no cache":
+    first = add_portfolio(store, path, "book")
+    if how in ("no cache", "older store"):
         cached = list(store.cache_dir.glob("monitor-*"))
         assert {c.name.split(".", 1)[1] for c in cached} == {"book", "state.pkl"}
         for file in cached:
             file.unlink()
+        if how == "older store":
+            with store.engine.begin() as conn:
+                conn.execute(r.portfolio_row_state.delete().where(r.portfolio_row_state.c.portfolio_id == first.portfolio_id))
     else:
         monkeypatch.setattr(workers.threading, "active_count", lambda: 2)
     store.activate("us-ofac-sdn", 2)
@@ -146,3 +154,8 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
     assert result.new > 0 and result.resolved > 0 and "fallback" not in result.stages
     reference = add_portfolio(store, path, "reference")
     assert alert_keys(store, result.portfolio_id) == alert_keys(store, reference.portfolio_id)
+    with store.engine.connect() as conn:
+        states = dict(conn.execute(
+            select(r.portfolio_row_state.c.portfolio_id, func.count()).group_by(r.portfolio_row_state.c.portfolio_id)
+        ).all())
+    assert states[result.portfolio_id] == states[reference.portfolio_id] == first.rows

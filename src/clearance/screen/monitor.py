@@ -125,6 +125,7 @@ def add_portfolio(
                 .values(status="resolved", resolved_at=stamp, resolution="portfolio replaced")
             )
             conn.execute(r.portfolio_rows.delete().where(r.portfolio_rows.c.portfolio_id == existing.id))
+            conn.execute(r.portfolio_row_state.delete().where(r.portfolio_row_state.c.portfolio_id == existing.id))
         values = dict(
             name=name, updated_at=stamp, input_path=str(path), input_fingerprint=file_fingerprint(path),
             input_format=table.format, mapping=r.dumps(mapping.to_dict()), sources=r.dumps(sources) if sources else None,
@@ -164,6 +165,7 @@ def add_portfolio(
             }
             for x in rows
         ))
+        r.ensure_row_state(conn, pid)
         conn.execute(r.portfolios.update().where(r.portfolios.c.id == pid).values(last_run_id=run_id))
     _prepare(store, pid, rows, queries, results, run_id)
     result.portfolio_id, result.run_id = pid, run_id

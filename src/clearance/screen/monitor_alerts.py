@@ -141,17 +141,20 @@ def record_run(
                 ),
                 resolved_rows,
             )
+        state_rows = r.portfolio_row_state
+        if results or nears:
+            r.ensure_row_state(conn, p.id)
         if results:
             conn.execute(
-                r.portfolio_rows.update()
-                .where(r.portfolio_rows.c.portfolio_id == p.id, r.portfolio_rows.c.row_index == bindparam("b_row"))
+                state_rows.update()
+                .where(state_rows.c.portfolio_id == p.id, state_rows.c.row_index == bindparam("b_row"))
                 .values(status=bindparam("b_status"), near=bindparam("b_near")),
                 [{"b_row": i, "b_status": rec["status"] if rec else "error", "b_near": near} for i, (rec, near) in results.items()],
             )
         if nears:
             conn.execute(
-                r.portfolio_rows.update()
-                .where(r.portfolio_rows.c.portfolio_id == p.id, r.portfolio_rows.c.row_index == bindparam("b_row"), r.portfolio_rows.c.near < bindparam("b_near"))
+                state_rows.update()
+                .where(state_rows.c.portfolio_id == p.id, state_rows.c.row_index == bindparam("b_row"), state_rows.c.near < bindparam("b_near"))
                 .values(near=bindparam("b_near")),
                 [{"b_row": i, "b_near": near} for i, near in nears.items()],
             )

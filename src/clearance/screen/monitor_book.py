@@ -451,11 +451,12 @@ def load_state(store, p, book: Book) -> RowState:
     state = _load(_path(store, p.id, "state.pkl"))
     if isinstance(state, RowState) and state.run_id == p.last_run_id and len(state.status) == book.rows:
         return state
-    with store.engine.connect() as conn:
+    rows = r.portfolio_row_state
+    with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        r.ensure_row_state(conn, p.id)
         found = dict(
             ((row.row_index, (row.status, row.near)) for row in conn.execute(
-                select(r.portfolio_rows.c.row_index, r.portfolio_rows.c.status, r.portfolio_rows.c.near)
-                .where(r.portfolio_rows.c.portfolio_id == p.id)
+                select(rows.c.row_index, rows.c.status, rows.c.near).where(rows.c.portfolio_id == p.id)
             ))
         )
     status = np.array([_CODE.get(found.get(int(i), ("error", 0.0))[0], _CODE["error"]) for i in book.row_index], dtype=np.int8)

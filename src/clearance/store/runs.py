@@ -8,7 +8,11 @@
                      (case management adds decisions and suppressions on top,
                      keyed by ``alerts.id``)
 ``portfolios``       a registered set of counterparties kept under monitoring
-``portfolio_rows``   its rows, with the fields screened and the last result
+``portfolio_rows``   its rows, with the fields screened (and their result when
+                     registered)
+``portfolio_row_state``  each row's last status and near miss, which every
+                     monitor run updates for the rows it screens (a narrow
+                     table: rewriting wide rows cost three times as much)
 
 A run and its alerts are written in one transaction: a failed run leaves
 nothing behind.  Alert rows are identified across runs by
@@ -112,9 +116,28 @@ portfolio_rows = Table(
     Column("query", Text),  # JSON, the screened fields (null for an unreadable row)
     Column("tokens", Text),  # JSON, normalised name tokens (for the monitor's change filter)
     Column("error", Text),
+    Column("status", String(20), nullable=False),  # status when registered: match review clear error
+    Column("near", Float, nullable=False),  # near miss when registered (later: portfolio_row_state)
+)
+
+portfolio_row_state = Table(
+    "portfolio_row_state",
+    metadata,
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id"), primary_key=True),
+    Column("row_index", Integer, primary_key=True),
     Column("status", String(20), nullable=False),  # last status: match review clear error
     Column("near", Float, nullable=False),  # best score of any scored entity, flagged or not
 )
+
+
+def ensure_row_state(conn, portfolio_id: int) -> None:
+    """Fill a portfolio's row state from its rows if it has none (a store an older version
+    made kept the state in ``portfolio_rows``); inside the caller's transaction."""
+    if conn.execute(select(portfolio_row_state.c.row_index).where(portfolio_row_state.c.portfolio_id == portfolio_id).limit(1)).first() is None:
+        columns = (portfolio_rows.c.portfolio_id, portfolio_rows.c.row_index, portfolio_rows.c.status, portfolio_rows.c.near)
+        conn.execute(portfolio_row_state.insert().from_select(
+            ["portfolio_id", "row_index", "status", "near"], select(*columns).where(portfolio_rows.c.portfolio_id == portfolio_id)
+        ))
 
 
 def now() -> str:
@@ -214,11 +237,13 @@ def _decode(run: dict) -> dict:
 __all__ = [
     "alerts",
     "alert_rows",
+    "ensure_row_state",
     "get_run",
     "insert_many",
     "insert_run",
     "list_runs",
     "open_alerts",
+    "portfolio_row_state",
     "portfolio_rows",
     "portfolios",
     "run_alerts",
