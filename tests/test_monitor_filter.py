@@ -166,3 +166,27 @@ def test_nothing_to_pair_with(sdn_update):
         assert filt.affected(0.55, 0.70, set()) == ([], {}, {"rows_touching_changes": 0, "pairs_bounded": 0, "pairs_scored": 0})
         filt.check({0: {"hits": []}, 1: None}, change.changed)
         assert filt.violations == 0
+
+
+def test_check_counts_a_hit_above_its_bound(sdn_update):
+    """The run's safety net fires: a hit on a changed entity scoring above what the filter
+    bounds that row and name at is counted (the run then screens every row); the scorer's
+    own score is not."""
+    from clearance.screen.monitor_book import Book
+    from clearance.screen.monitor_filter import ChangeFilter
+
+    index, changes, names = sdn_update
+    info = index.entities[names.entity[0]]
+    text = index.name_text[names.ids[0]]
+    rows = [(0, "0:a", json.dumps({"name": text, "country": [], "schema": None, "birth_date": None, "identifiers": []})),
+            (1, "1:b", json.dumps({"name": "Zebulon Quartz Bakery", "country": [], "schema": None, "birth_date": None, "identifiers": []}))]
+    book = Book.build("test", rows)
+    filt = ChangeFilter(book, index, names)
+
+    def record(score: float) -> dict:
+        return {"hits": [{"source": info.source, "entity_id": info.id, "score": score, "explanation": {"features": {"name": score}}}]}
+
+    filt.check({0: record(1.0)}, changes.changed)  # its own name: the bound allows it
+    assert filt.violations == 0
+    filt.check({1: record(0.9)}, changes.changed)  # a name sharing nothing with it
+    assert filt.violations == 1

@@ -259,17 +259,21 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
     band = thresholds.review - BAND
     screener = near_screener(index, sources, thresholds)
     expect = rows.flagged()  # rows likely flagged now: the real match first
+
+    def item(pos: int) -> tuple[int, dict | None, bool]:
+        return pos, book.query(pos), bool(expect[pos])
+
     filt, nears = None, {}
     if full:
         t0 = time.perf_counter()
-        items = [(pos, book.query(pos), bool(expect[pos])) for pos in range(book.rows) if book.has_query[pos]]
+        items = [item(pos) for pos in range(book.rows) if book.has_query[pos]]
         results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
         stages["rows_rescreened"] = len(results)
     else:
         # rows flagged or near last time are screened whatever changed: in a child process while
         # this one works out which other rows the change can touch
         must = [pos for pos in rows.flagged_or_near(band).tolist() if book.has_query[pos]]
-        with background_screening(screener, must, lambda pos: (pos, book.query(pos), bool(expect[pos])), BACKGROUND_FROM) as background:
+        with background_screening(screener, must, item, BACKGROUND_FROM) as background:
             t0 = time.perf_counter()
             filt = ChangeFilter(book, index, ChangedNames(index, changes))
             affected, nears, counts = filt.affected(band, thresholds.review, set(must))
@@ -284,7 +288,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         if filt.violations:  # the bounds do not hold for this matcher: screen every row
             log.warning("%d hits on changed entities scored above their bound; screening every row", filt.violations)
             stages["fallback"] = "bound violated"
-            rest = [(pos, book.query(pos), bool(expect[pos])) for pos in range(book.rows) if book.has_query[pos] and pos not in results]
+            rest = [item(pos) for pos in range(book.rows) if book.has_query[pos] and pos not in results]
             results.update({pos: (rec, near) for pos, rec, near in screen_rows(screener, rest, workers)})
             stages["rows_rescreened"] = len(results)
             nears = {}

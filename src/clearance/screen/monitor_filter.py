@@ -47,7 +47,7 @@ looked for.
 from __future__ import annotations
 
 import logging
-import math
+from functools import cached_property
 from typing import Iterable
 
 import numpy as np
@@ -59,7 +59,7 @@ from ..match.score import compare
 from .monitor_book import Book
 from .monitor_changes import ChangedNames
 from .monitor_links import Links, _person
-from .monitor_partners import partners, sorted_unique
+from .monitor_partners import partners, ranges, sorted_unique
 from .workers import Forked
 
 log = logging.getLogger(__name__)
@@ -83,11 +83,6 @@ def damp(info: np.ndarray | float):
     return np.sqrt(np.clip((np.asarray(info) - INFO_NONE) / (INFO_FULL - INFO_NONE), 0.0, 1.0))
 
 
-def damp_one(info: float) -> float:
-    """:func:`damp` of one number (NumPy's overhead is most of the cost for a scalar)."""
-    return math.sqrt(min(1.0, max(0.0, (info - INFO_NONE) / (INFO_FULL - INFO_NONE))))
-
-
 class ChangeFilter(Links):
     """Bounds over the links: which rows a run's changed entities can come within the band of."""
 
@@ -105,7 +100,6 @@ class ChangeFilter(Links):
         first[book.form_start[:-1][np.diff(book.form_start) > 0]] = True
         joins = np.where(book.join >= 0, len(book.vocab) + book.join, -1)
         self.pos_strings = (book.tok, joins, np.where(first, -1, np.roll(joins, 1)))
-        self.form_first = first
 
     # -- the bound ------------------------------------------------------------------------
 
@@ -169,16 +163,20 @@ class ChangeFilter(Links):
 
     # -- step 1: every row against all changed names at once ------------------------
 
+    @cached_property
+    def _union_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per flat position: best similarity and matched list weight against any changed name
+        (step 1 for every row, step 2 for the light positions of the rows it keeps)."""
+        return self._position_sims(np.arange(len(self.book.tok)), self.row_schema[self.book.form_row[self.form_of]], None)
+
     def union_bound(self) -> np.ndarray:
         """Per row: the most any changed entity could score, as if all changed names were one."""
         book = self.book
         rows = np.zeros(book.rows, dtype=np.float64)
         if not len(book.tok):
             return rows
-        k = np.arange(len(book.tok))
         form_of = self.form_of
-        schema = self.row_schema[book.form_row[form_of]]
-        sims, info = self._position_sims(k, schema, None)
+        sims, info = self._union_positions
         bound = self._bound(self.pos_weight, sims, form_of, len(book.form_row), np.bincount(form_of, info, len(book.form_row)))
         np.maximum.at(rows, book.form_row, bound)
         return rows + np.where(book.bonus, MAX_BONUS, 0.0)
@@ -197,7 +195,7 @@ class ChangeFilter(Links):
         forms = np.nonzero(wanted[book.form_row])[0]
         lengths = np.diff(book.form_start)[forms]
         form_of = np.repeat(forms, lengths)
-        k = np.repeat(book.form_start[forms], lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        k = ranges(book.form_start[forms], book.form_start[forms + 1])
         w = self.pos_weight[k]
         order = np.lexsort((-w, form_of))
         form_of, k, w = form_of[order], k[order], w[order]
@@ -218,7 +216,7 @@ class ChangeFilter(Links):
             s, f = strings[ok], form_of[ok]
             lo, hi = self.bounds[s], self.bounds[s + 1]
             sizes = hi - lo
-            at = np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+            at = ranges(lo, hi)
             parts_f.append(np.repeat(f, sizes))
             parts_n.append(self.keys[at] % self.count)
             parts_k.append(np.repeat(k[ok], sizes))
@@ -248,11 +246,8 @@ class ChangeFilter(Links):
     def _light(self, form_of: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per form, over its light (not heaviest) positions: the weight of those with a partner
         in some changed name and the most list weight they can match (as :meth:`union_bound`)."""
-        book = self.book
-        size = len(book.form_row)
-        if not len(k):
-            return np.zeros(size), np.zeros(size)
-        sims, info = self._position_sims(k, self.row_schema[book.form_row[form_of]], None)
+        size = len(self.book.form_row)
+        sims, info = (a[k] for a in self._union_positions)
         return np.bincount(form_of, self.pos_weight[k] * (sims > 0), size), np.bincount(form_of, info, size)
 
     def _rough(self, f, n, pair_of, k, info, light_w, light_info, band: float) -> np.ndarray:
@@ -270,28 +265,31 @@ class ChangeFilter(Links):
         bonus = np.where(book.bonus[book.form_row[f]], MAX_BONUS, 0.0)
         rough = cover * damp(matched) * self.factor[n] + bonus  # the list side's factor is at most 1
         some = np.nonzero(rough >= band - EPS)[0]
-        f, n, matched = f[some], n[some], matched[some]
+        f, n = f[some], n[some]
         person = self.as_person[self.row_schema[book.form_row[f]], self.name_schema[n]]
+        rough[some] = (rough[some] - bonus[some]) * self._list_side(n, person, matched[some]) + bonus[some]
+        return rough
+
+    def _list_side(self, n: np.ndarray, person: np.ndarray, matched: np.ndarray) -> np.ndarray:
+        """The scorer's list-side factor ``a + (1 - a) * l_cover`` at most, for names ``n``
+        matched with at most ``matched`` strong weight (``l_cover`` is at most that plus the
+        name's weak tokens, over all its weight)."""
         a = np.where(person, A_PERSON, self.a_org[n])
         covered = np.minimum(1.0, (matched + self.weak_weight[n]) / np.maximum(self.total_weight[n], 1e-12))
-        rough[some] = (rough[some] - bonus[some]) * (a + (1.0 - a) * covered) + bonus[some]
-        return rough
+        return a + (1.0 - a) * covered
 
     def _pair_bounds(self, f: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The bound of each (form, changed name) pair, bonus included."""
         book = self.book
         lengths = np.diff(book.form_start)[f]
         pair_of = np.repeat(np.arange(len(f)), lengths)
-        k = np.repeat(book.form_start[f], lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        k = ranges(book.form_start[f], book.form_start[f + 1])
         rows = book.form_row[f]
         person = self.as_person[self.row_schema[rows], self.name_schema[n]]
         sims, info = self._position_sims(k, None, n[pair_of], person[pair_of])
         info = np.bincount(pair_of, info, len(f))
         bound = self._bound(self.pos_weight[k], sims, pair_of, len(f), info)
-        # the list side: a + (1 - a) * l_cover, l_cover at most the matched weight over the name's
-        a = np.where(person, A_PERSON, self.a_org[n])
-        covered = np.minimum(1.0, (info + self.weak_weight[n]) / np.maximum(self.total_weight[n], 1e-12))
-        return bound * (a + (1.0 - a) * covered) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
+        return bound * self._list_side(n, person, info) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
 
     def _score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
         """The scorer's score of a form against changed name ``n``, times the name's factor."""
@@ -299,6 +297,12 @@ class ChangeFilter(Links):
         index = self.index
         person = _person(schema, self.names.schema[n])
         return compare(tokens, weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, False) * self.names.factor[n]
+
+    def _form(self, form: int) -> tuple[tuple[str, ...], list[float]]:
+        """A form's tokens and their weights, as the scorer takes them."""
+        book = self.book
+        tok = book.tok[int(book.form_start[form]) : int(book.form_start[form + 1])].tolist()
+        return tuple(book.vocab[t] for t in tok), self.weights[tok].tolist()
 
     def _forms(self, pos: int) -> range:
         """The forms of the row at ``pos`` (they are adjacent)."""
@@ -350,8 +354,7 @@ class ChangeFilter(Links):
             if pos in high or (near.get(pos, 0.0) >= band and most < review - EPS):
                 continue  # decided: it can reach the review threshold / no better than what it has
             if form not in forms:
-                ks = range(int(book.form_start[form]), int(book.form_start[form + 1]))
-                forms[form] = (tuple(book.vocab[book.tok[k]] for k in ks), [float(self.weights[book.tok[k]]) for k in ks])
+                forms[form] = self._form(form)
             tokens, weights = forms[form]
             scored += 1
             score = self._score(tokens, weights, name, book.schemas[pos]) + (MAX_BONUS if book.bonus[pos] else 0.0)
@@ -397,21 +400,22 @@ class ChangeFilter(Links):
         f = np.asarray(forms, dtype=np.int64)
         n = np.asarray([c[2] for c in chosen], dtype=np.int64)
         bounds = self._pair_bounds(f, n).tolist() if chosen else []
-        best: dict[int, float] = {}
-        for form, (pos, hit, name), bound in zip(forms, chosen, bounds):
-            ks = range(int(book.form_start[form]), int(book.form_start[form + 1]))
-            tokens = tuple(book.vocab[book.tok[k]] for k in ks)
-            weights = [float(self.weights[book.tok[k]]) for k in ks]
+        scores, shares, infos = [], [], []
+        for form, (pos, hit, name) in zip(forms, chosen):
+            tokens, weights = self._form(form)
             schema = book.schemas[pos]
-            score = self._score(tokens, weights, name, schema)
+            scores.append(self._score(tokens, weights, name, schema))
             nid = names.ids[name]
-            person = _person(schema, names.schema[name])
-            share, info = reference(tokens, weights, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], person)
-            covered = share * damp_one(info)
+            share, info = reference(tokens, weights, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], _person(schema, names.schema[name]))
+            shares.append(share)
+            infos.append(info)
+        covered = (np.asarray(shares) * damp(np.asarray(infos))).tolist()
+        best: dict[int, float] = {}
+        for form, (pos, hit, name), bound, score, share in zip(forms, chosen, bounds, scores, covered):
             bonus = MAX_BONUS if book.bonus[pos] else 0.0
-            if score > covered * names.factor[name] + EPS or score + bonus > bound + EPS:
+            if score > share * names.factor[name] + EPS or score + bonus > bound + EPS:
                 self.violations += 1
-                log.info("monitor filter: %r scores %.4f against %r over its bounds (%.4f, %.4f)", tokens, score, names.tokens[name], covered, bound)
+                log.info("monitor filter: %r scores %.4f against %r over its bounds (%.4f, %.4f)", self._form(form)[0], score, names.tokens[name], share, bound)
             best[id(hit)] = max(best.get(id(hit), 0.0), score + bonus)
         for pos, hit in checked:
             if hit["score"] > best.get(id(hit), 0.0) + ROUNDING:

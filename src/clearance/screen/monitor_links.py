@@ -144,9 +144,8 @@ class Links:
         i, j = book.table.matches(listed).T
         edits = budget(listed_sketches.lengths[i], own_sketches.lengths[j])
         fits = ((i < first_compound) | (j < first_join)) & within(listed_sketches, i, own_sketches, j, edits)
-        code = sorted_unique(i[fits] * width + j[fits])  # (two strings may share several variants)
-        i, j = code // width, code % width
-        found_i, found_j = near(listed, own, i, j, budget(listed_sketches.lengths[i], own_sketches.lengths[j]))
+        code, first = np.unique(i[fits] * width + j[fits], return_index=True)  # (two strings may share several variants)
+        found_i, found_j = near(listed, own, code // width, code % width, edits[fits][first])
         # equal strings the hashing does not cover, and class 3
         unhashed = np.flatnonzero((listed_sketches.lengths < CLASSES[0][0]) | (listed_sketches.lengths > WIDEST)).tolist()
         more = [(i, j) for i in unhashed for j in book.exact.get(listed[i], ()) if i < first_compound or j < first_join]
