@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # the matcher modules compiled by the install (hatch_build.py): rebuilt when they change
-COMPILED = hatch_build.py $(wildcard src/clearance/match/*.pxd) $(patsubst %.pxd,%.py,$(wildcard src/clearance/match/*.pxd))
+COMPILED = hatch_build.py $(wildcard src/clearance/match/*.pxd) $(patsubst %.pxd,%.py,$(wildcard src/clearance/match/*.pxd)) $(wildcard src/clearance/match/*.pyx)
 
 $(VENV)/.installed: pyproject.toml $(COMPILED) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .

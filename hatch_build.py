@@ -2,7 +2,9 @@
 
 The modules stay plain Python; their C types live in ``.pxd`` files beside
 them (Cython's "augmenting .pxd"), so the same source runs compiled or, when
-no C compiler is available, as Python (slower, same results).  The digest of
+no C compiler is available, as Python (slower, same results); a module
+written for C only (a ``.pyx``) is then missing and its caller takes a NumPy
+path.  The digest of
 each compiled source is recorded in ``_compiled.json`` so that
 :mod:`clearance.match.compiled` can refuse a stale build after the source
 changed (it then imports the Python source and warns).
@@ -30,9 +32,15 @@ def _compiled_module(package_dir: Path):
     return module
 
 
+def _source(package_dir: Path, name: str) -> Path:
+    """A module's Cython source: its ``.pyx`` (C only), else its ``.py`` (typed by its ``.pxd``)."""
+    pyx = package_dir / f"{name}.pyx"
+    return pyx if pyx.exists() else package_dir / f"{name}.py"
+
+
 def compile_modules(root: Path) -> list[Path]:
     """Compile, in place under ``src``, the matcher modules of
-    ``clearance.match.compiled.MODULES`` that have a ``.pxd``; returns the extension files."""
+    ``clearance.match.compiled.MODULES`` that have a ``.pxd`` or a ``.pyx``; returns the extension files."""
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
@@ -40,8 +48,8 @@ def compile_modules(root: Path) -> list[Path]:
     src = root / "src"
     package_dir = src.joinpath(*PACKAGE)
     compiled = _compiled_module(package_dir)
-    names = [n for n in compiled.MODULES if (package_dir / f"{n}.pxd").exists()]
-    extensions = [Extension(".".join((*PACKAGE, n)), [str(package_dir / f"{n}.py")]) for n in names]
+    names = [n for n in compiled.MODULES if (package_dir / f"{n}.pxd").exists() or (package_dir / f"{n}.pyx").exists()]
+    extensions = [Extension(".".join((*PACKAGE, n)), [str(_source(package_dir, n))]) for n in names]
     modules = cythonize(
         extensions,
         build_dir=str(root / "build" / "cython"),

@@ -147,6 +147,35 @@ def test_bounds_hold_for_every_row_and_changed_name(sdn_update, monkeypatch):
         assert len(f) > 100 and np.all(rough >= filt._pair_bounds(f, n) - 1e-9)
 
 
+def test_compiled_bounds_equal_the_numpy_path(sdn_update):
+    """Step 2 compiled (:mod:`clearance.match.bounds`) gives the NumPy path's pairs and the same
+    doubles, for all rows and for a part of them (sums run over the rows given)."""
+    from clearance.match import compiled
+    from clearance.screen.monitor_book import Book
+    from clearance.screen.monitor_filter import ChangeFilter
+
+    if compiled.status().get("bounds") != "compiled":
+        pytest.skip("the bounds kernel is not built in this install")
+    index, changes, names = sdn_update
+    book = Book.build("test", _rows(index, names, random.Random(5)))
+    filt = ChangeFilter(book, index, names)
+
+    def both(call):
+        filt.use_kernel = False
+        slow = call()
+        filt.use_kernel = True
+        return slow, call()
+
+    for rows, band in ((list(range(book.rows)), 0.3), (list(range(book.rows)), 0.55), (list(range(1, book.rows, 3)), 0.45)):
+        slow, fast = both(lambda: filt._pairs(rows, band))
+        assert len(slow[0]) > 100
+        for a, b in zip(slow, fast):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        slow, fast = both(lambda: filt._pair_bounds(slow[0], slow[1]))
+        assert np.array_equal(slow, fast)
+    assert filt._compiled is not None
+
+
 def test_nothing_to_pair_with(sdn_update):
     """Removals only, an entity the index does not hold, rows without a name: nothing affected."""
     from clearance.screen.monitor_book import Book

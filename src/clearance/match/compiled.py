@@ -6,7 +6,9 @@ first even after the source changed.  :func:`guard` runs before any of them
 is imported (from the package ``__init__``): a module whose source digest no
 longer matches the one recorded at build time, or every module when
 ``CLEARANCE_PURE_PYTHON`` is set, is imported from its ``.py`` source instead.
-Results are the same either way; only the speed differs.
+Results are the same either way; only the speed differs.  A module written
+only for C (a ``.pyx``, :mod:`.bounds`) has no Python source: when it is not
+built, stale or unwanted, importing it fails and its caller takes its NumPy path.
 """
 
 from __future__ import annotations
@@ -21,17 +23,17 @@ import warnings
 from pathlib import Path
 
 #: Modules that may be compiled (those with a ``.pxd``), dependencies first.
-MODULES = ("normalize", "score", "candidates", "explain", "matcher")
+MODULES = ("normalize", "score", "candidates", "explain", "matcher", "bounds")
 HERE = Path(__file__).resolve().parent
 _STATE: dict[str, str] = {}
 
 
 def source_digest(directory: Path, name: str) -> str:
-    """Digest of a module's ``.py`` and ``.pxd`` (recorded by the build, checked here).
+    """Digest of a module's ``.py``, ``.pxd`` and ``.pyx`` (recorded by the build, checked here).
 
     Only the standard library: ``hatch_build.py`` loads this file on its own."""
     digest = hashlib.sha256()
-    for suffix in (".py", ".pxd"):
+    for suffix in (".py", ".pxd", ".pyx"):
         path = directory / f"{name}{suffix}"
         if path.exists():
             digest.update(path.read_bytes())
@@ -48,6 +50,9 @@ def _extension(name: str) -> Path | None:
 
 def _import_source(name: str) -> None:
     fullname = f"{__package__}.{name}"
+    if not (HERE / f"{name}.py").exists():  # C only: importing it fails (ImportError)
+        sys.modules[fullname] = None  # type: ignore[assignment]
+        return
     spec = importlib.util.spec_from_file_location(fullname, HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -65,13 +70,14 @@ def guard() -> None:
     stale = []
     for name in MODULES:
         if _extension(name) is None:
-            _STATE[name] = "python"
+            _STATE[name] = "python" if (HERE / f"{name}.py").exists() else "not built"
             continue
         if pure or manifest.get(name) != source_digest(HERE, name):
             if not pure:
                 stale.append(name)
             _import_source(name)
-            _STATE[name] = "python (stale build)" if not pure else "python (CLEARANCE_PURE_PYTHON)"
+            how = "python" if (HERE / f"{name}.py").exists() else "not used"
+            _STATE[name] = f"{how} (stale build)" if not pure else f"{how} (CLEARANCE_PURE_PYTHON)"
         else:
             _STATE[name] = "compiled"
     if stale:

@@ -29,7 +29,9 @@ pair (the heavy tokens partnering that name, the light ones as if they all
 did: :meth:`ChangeFilter._rough`), then exactly for the pairs the rough bound
 keeps; (3) the pairs whose bound reaches the band are scored by the scorer
 itself.  Steps 2 and 3 are per row: from ``SPLIT_FROM`` rows on, a forked
-child does half of them.  A row a changed entity
+child does half of them.  Step 2 runs compiled (:mod:`clearance.match.bounds`,
+form by form) when the install built it, else over NumPy arrays here; both
+give the same doubles.  A row a changed entity
 can bring to the review threshold is screened; one it can bring within the
 band but not to the threshold keeps its status (nothing changed can flag
 it) and gets the bound as its near miss, so the next change re-screens it.
@@ -61,6 +63,11 @@ from .monitor_changes import ChangedNames
 from .monitor_links import Links, _person
 from .monitor_partners import partners, ranges, sorted_unique
 from .workers import Forked
+
+try:  # steps 2's bounds in C (a .pyx: missing without a C compiler; NumPy below then)
+    from ..match import bounds as _kernel
+except ImportError:  # pragma: no cover - depends on the install
+    _kernel = None
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +107,29 @@ class ChangeFilter(Links):
         first[book.form_start[:-1][np.diff(book.form_start) > 0]] = True
         joins = np.where(book.join >= 0, len(book.vocab) + book.join, -1)
         self.pos_strings = (book.tok, joins, np.where(first, -1, np.roll(joins, 1)))
+
+    @property
+    def _compiled(self):
+        """The compiled kernel over this filter's arrays (None: not built, or not wanted)."""
+        return self._tables if _kernel is not None and self.use_kernel else None
+
+    @cached_property
+    def _tables(self):
+        """The compiled kernel's copy of the arrays step 2 reads."""
+        book = self.book
+        return _kernel.Tables(
+            form_start=book.form_start, form_row=book.form_row, tok=book.tok, strings=self.pos_strings, row_schema=self.row_schema,
+            pos_weight=self.pos_weight, form_weight=self.form_weight, bonus=book.bonus, keys=self.keys, sim=self.sim, info=self.info,
+            str_bounds=self.bounds, token_bit=self.token_bit, single=self.single, initial_mask=self.initial_mask,
+            start_mask=self.start_mask, initial_weight=self.initial_weight, start_weight=self.start_weight,
+            as_person=self.as_person, can_score=self.can_score, name_schema=self.name_schema, factor=self.factor,
+            a_org=self.a_org, weak_weight=self.weak_weight, total_weight=self.total_weight, count=self.count,
+            max_bonus=MAX_BONUS, eps=EPS, info_none=INFO_NONE, info_full=INFO_FULL, a_person=A_PERSON,
+            initial_sim=float(getattr(_score, "INITIAL_SIM", 1.0)),
+        )
+
+    #: Use the compiled kernel when built (tests compare it with the NumPy path).
+    use_kernel = True
 
     # -- the bound ------------------------------------------------------------------------
 
@@ -193,6 +223,8 @@ class ChangeFilter(Links):
         wanted = np.zeros(book.rows, dtype=bool)
         wanted[rows] = True
         forms = np.nonzero(wanted[book.form_row])[0]
+        if self._compiled is not None:
+            return self._compiled.candidates(forms, band, *self._union_positions)
         lengths = np.diff(book.form_start)[forms]
         form_of = np.repeat(forms, lengths)
         k = ranges(book.form_start[forms], book.form_start[forms + 1])
@@ -280,6 +312,8 @@ class ChangeFilter(Links):
 
     def _pair_bounds(self, f: np.ndarray, n: np.ndarray) -> np.ndarray:
         """The bound of each (form, changed name) pair, bonus included."""
+        if self._compiled is not None:
+            return self._compiled.bounds(np.ascontiguousarray(f, dtype=np.int64), np.ascontiguousarray(n, dtype=np.int64))
         book = self.book
         lengths = np.diff(book.form_start)[f]
         pair_of = np.repeat(np.arange(len(f)), lengths)

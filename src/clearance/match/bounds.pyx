@@ -1,0 +1,336 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Upper bounds of the scorer's score for (query form, changed name) pairs, compiled.
+
+Steps 2 of the monitor's filter (:mod:`clearance.screen.monitor_filter`, whose
+docstring gives the bound), form by form in C instead of over NumPy arrays of
+a million entries: :meth:`Tables.candidates` finds each form's candidate
+changed names (those partnering one of its heaviest tokens) and their rough
+bounds; :meth:`Tables.bounds` the exact bound of given pairs.  Sums are taken
+in the order the NumPy path takes them, so both give the same doubles (the
+tests compare them).  Without a C compiler this module is not built and the
+filter runs its NumPy path.
+"""
+
+from libc.math cimport sqrt
+from libc.stdint cimport int64_t, uint8_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+
+import numpy as np
+
+
+cdef inline double _damp(double info, double none, double full) noexcept nogil:
+    """The scorer's factor for the matched list weight (``monitor_filter.damp``)."""
+    cdef double x = (info - none) / (full - none)
+    if x < 0.0:
+        x = 0.0
+    elif x > 1.0:
+        x = 1.0
+    return sqrt(x)
+
+
+cdef int _by_value(const void *a, const void *b) noexcept nogil:
+    cdef int64_t x = (<const int64_t *>a)[0], y = (<const int64_t *>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef struct Pairs:
+    int64_t *form
+    int64_t *name
+    double *bound
+    Py_ssize_t size, capacity
+
+
+cdef int _push(Pairs *p, int64_t form, int64_t name, double bound) except -1 nogil:
+    cdef Py_ssize_t capacity
+    if p.size == p.capacity:
+        capacity = p.capacity * 2 + 1024
+        p.form = <int64_t *>realloc(p.form, capacity * sizeof(int64_t))
+        p.name = <int64_t *>realloc(p.name, capacity * sizeof(int64_t))
+        p.bound = <double *>realloc(p.bound, capacity * sizeof(double))
+        if p.form == NULL or p.name == NULL or p.bound == NULL:
+            with gil:
+                raise MemoryError()
+        p.capacity = capacity
+    p.form[p.size] = form
+    p.name[p.size] = name
+    p.bound[p.size] = bound
+    p.size += 1
+    return 0
+
+
+def _i64(a):
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _f64(a):
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _u8(a):
+    return np.ascontiguousarray(a, dtype=bool).view(np.uint8)
+
+
+cdef class Tables:
+    """The book's flat tokens and a run's links, as C arrays (see ``monitor_filter.ChangeFilter``
+    for what each is)."""
+
+    cdef const int64_t[::1] form_start, form_row, tok, s0, s1, s2, row_schema, keys, str_bounds
+    cdef const int64_t[::1] token_bit, token_bitno, initial_mask, start_mask, name_schema, bit_start, bit_names
+    cdef const double[::1] pos_weight, form_weight, sim, info, initial_weight, start_weight, factor, a_org, weak_weight, total_weight
+    cdef const uint8_t[::1] bonus, single, as_person, can_score
+    cdef int64_t count, entity_schemas, longest
+    cdef double max_bonus, eps, info_none, info_full, a_person, initial_sim
+
+    def __init__(self, *, form_start, form_row, tok, strings, row_schema, pos_weight, form_weight, bonus,
+                 keys, sim, info, str_bounds, token_bit, single, initial_mask, start_mask, initial_weight,
+                 start_weight, as_person, can_score, name_schema, factor, a_org, weak_weight, total_weight,
+                 count, max_bonus, eps, info_none, info_full, a_person, initial_sim):
+        self.form_start, self.form_row, self.tok = _i64(form_start), _i64(form_row), _i64(tok)
+        self.s0, self.s1, self.s2 = _i64(strings[0]), _i64(strings[1]), _i64(strings[2])
+        self.row_schema, self.keys, self.str_bounds = _i64(row_schema), _i64(keys), _i64(str_bounds)
+        bits = _i64(token_bit)
+        self.token_bit = bits
+        self.token_bitno = np.where(bits > 0, np.log2(np.maximum(bits, 1)).astype(np.int64), -1)
+        self.initial_mask, self.start_mask, self.name_schema = _i64(initial_mask), _i64(start_mask), _i64(name_schema)
+        self.pos_weight, self.form_weight, self.sim, self.info = _f64(pos_weight), _f64(form_weight), _f64(sim), _f64(info)
+        self.initial_weight, self.start_weight, self.factor = _f64(initial_weight), _f64(start_weight), _f64(factor)
+        self.a_org, self.weak_weight, self.total_weight = _f64(a_org), _f64(weak_weight), _f64(total_weight)
+        self.bonus, self.single = _u8(bonus), _u8(single)
+        self.as_person, self.can_score = _u8(as_person).reshape(-1), _u8(can_score).reshape(-1)
+        self.entity_schemas = np.shape(as_person)[1]
+        self.count = count
+        starts = np.diff(self.form_start)
+        self.longest = int(starts.max()) if len(starts) else 0
+        # the changed names with each letter, per kind of mask (initials, starts) and bit, ascending
+        parts, sizes = [], []
+        for masks in (_i64(initial_mask), _i64(start_mask)):
+            for bit in range(64):
+                having = np.flatnonzero((masks >> bit) & 1)
+                parts.append(having)
+                sizes.append(len(having))
+        self.bit_names = _i64(np.concatenate(parts))
+        self.bit_start = _i64(np.concatenate([[0], np.cumsum(sizes)]))
+        self.max_bonus, self.eps, self.info_none, self.info_full = max_bonus, eps, info_none, info_full
+        self.a_person, self.initial_sim = a_person, initial_sim
+
+    cdef inline double _list_side(self, int64_t n, bint person, double matched) noexcept nogil:
+        """``a + (1 - a) * l_cover`` at most (``monitor_filter.ChangeFilter._list_side``)."""
+        cdef double a = self.a_person if person else self.a_org[n]
+        cdef double total = self.total_weight[n]
+        cdef double covered = (matched + self.weak_weight[n]) / (total if total > 1e-12 else 1e-12)
+        if covered > 1.0:
+            covered = 1.0
+        return a + (1.0 - a) * covered
+
+    def candidates(self, const int64_t[::1] forms, double band, const double[::1] light_sim, const double[::1] light_info):
+        """Candidate (form, changed name) pairs of these forms (ascending), with their rough
+        bounds (``ChangeFilter._pairs``); ``light_sim``/``light_info`` per flat position: its
+        best similarity and list weight against any changed name."""
+        cdef Py_ssize_t count = self.count, longest = self.longest + 1
+        cdef double *acc_w = <double *>malloc(count * sizeof(double))
+        cdef double *acc_i = <double *>malloc(count * sizeof(double))
+        cdef uint8_t *seen = <uint8_t *>malloc(count * sizeof(uint8_t))
+        cdef int64_t *touched = <int64_t *>malloc(count * sizeof(int64_t))
+        cdef int64_t *order = <int64_t *>malloc(longest * sizeof(int64_t))
+        cdef int64_t *heavy = <int64_t *>malloc(longest * sizeof(int64_t))
+        cdef int64_t *lettered = <int64_t *>malloc(longest * sizeof(int64_t))
+        cdef Pairs out
+        out.form = out.name = NULL
+        out.bound = NULL
+        out.size = out.capacity = 0
+        cdef Py_ssize_t x, i, j, a, m, lo, hi, length, n_heavy, n_touched, n_lettered, kind
+        cdef int64_t f, k, s, n, row, rs, bitno, key
+        cdef double running = 0.0, mx = -1e308, w, before, total, bonus, limit, light_w, light_i
+        cdef double partnered, matched, cover, rough, letter_weight
+        cdef const int64_t *strings
+        cdef const double *letter_weights
+        try:
+            if acc_w == NULL or acc_i == NULL or seen == NULL or touched == NULL or order == NULL or heavy == NULL or lettered == NULL:
+                raise MemoryError()
+            for i in range(count):
+                seen[i] = 0
+            with nogil:
+                for x in range(forms.shape[0]):
+                    f = forms[x]
+                    lo, hi = self.form_start[f], self.form_start[f + 1]
+                    length = hi - lo
+                    # positions by weight, heaviest first (ties in position order)
+                    for i in range(length):
+                        k = lo + i
+                        w = self.pos_weight[k]
+                        j = i
+                        while j > 0 and self.pos_weight[order[j - 1]] < w:
+                            order[j] = order[j - 1]
+                            j -= 1
+                        order[j] = k
+                    row = self.form_row[f]
+                    rs = self.row_schema[row]
+                    bonus = self.max_bonus if self.bonus[row] else 0.0
+                    total = self.form_weight[f]
+                    limit = total * (1.0 - (band - bonus)) + self.eps
+                    # heavy: the weight before it (a running sum over all forms, as NumPy's cumsum)
+                    # leaves too little for the band without it
+                    n_heavy = 0
+                    light_w = light_i = 0.0
+                    for i in range(length):
+                        k = order[i]
+                        w = self.pos_weight[k]
+                        running = running + w
+                        before = running - w
+                        if i == 0:
+                            if before > mx:
+                                mx = before
+                        elif mx < 0.0:
+                            mx = 0.0
+                        before = before - mx
+                        if before <= limit:
+                            heavy[n_heavy] = k
+                            n_heavy += 1
+                        else:
+                            light_w = light_w + w * (1.0 if light_sim[k] > 0 else 0.0)
+                            light_i = light_i + light_info[k]
+                    # the changed names partnering a heavy position: through its token, the
+                    # compound it starts, the compound it ends ...
+                    n_touched = 0
+                    for kind in range(3):
+                        strings = &self.s0[0] if kind == 0 else (&self.s1[0] if kind == 1 else &self.s2[0])
+                        for i in range(n_heavy):
+                            k = heavy[i]
+                            s = strings[k]
+                            if s < 0:
+                                continue
+                            for a in range(self.str_bounds[s], self.str_bounds[s + 1]):
+                                n = self.keys[a] % count
+                                if not seen[n]:
+                                    seen[n] = 1
+                                    touched[n_touched] = n
+                                    n_touched += 1
+                                    acc_w[n] = 0.0
+                                    acc_i[n] = 0.0
+                                acc_w[n] += self.pos_weight[k]
+                                acc_i[n] += self.info[a]
+                    # ... and, scored as people, through an initial: letter by letter
+                    for kind in range(2):  # a full token against a listed initial; an initial against a listed token
+                        letter_weights = &self.initial_weight[0] if kind == 0 else &self.start_weight[0]
+                        n_lettered = 0
+                        for i in range(n_heavy):
+                            k = heavy[i]
+                            if self.single[self.tok[k]] == kind and self.token_bitno[self.tok[k]] >= 0:
+                                # by letter, stable: insertion by bit number
+                                bitno = self.token_bitno[self.tok[k]]
+                                j = n_lettered
+                                while j > 0 and self.token_bitno[self.tok[lettered[j - 1]]] > bitno:
+                                    lettered[j] = lettered[j - 1]
+                                    j -= 1
+                                lettered[j] = k
+                                n_lettered += 1
+                        for i in range(n_lettered):
+                            k = lettered[i]
+                            bitno = self.token_bitno[self.tok[k]]
+                            m = kind * 64 + bitno
+                            for a in range(self.bit_start[m], self.bit_start[m + 1]):
+                                n = self.bit_names[a]
+                                if not self.as_person[rs * self.entity_schemas + self.name_schema[n]]:
+                                    continue
+                                if not seen[n]:
+                                    seen[n] = 1
+                                    touched[n_touched] = n
+                                    n_touched += 1
+                                    acc_w[n] = 0.0
+                                    acc_i[n] = 0.0
+                                acc_w[n] += self.pos_weight[k]
+                                acc_i[n] += letter_weights[n]
+                    qsort(touched, n_touched, sizeof(int64_t), _by_value)
+                    for i in range(n_touched):
+                        n = touched[i]
+                        seen[n] = 0
+                        partnered = acc_w[n] + light_w
+                        matched = acc_i[n] + light_i
+                        cover = partnered / total if total > 1e-12 else 0.0
+                        if cover > 1.0:
+                            cover = 1.0
+                        rough = cover * _damp(matched, self.info_none, self.info_full) * self.factor[n] + bonus
+                        if rough >= band - self.eps:
+                            key = rs * self.entity_schemas + self.name_schema[n]
+                            rough = (rough - bonus) * self._list_side(n, self.as_person[key], matched) + bonus
+                            if self.can_score[key] and rough >= band - self.eps:
+                                _push(&out, f, n, rough)
+            return (np.array(<int64_t[:out.size]>out.form, dtype=np.int64) if out.size else np.empty(0, dtype=np.int64),
+                    np.array(<int64_t[:out.size]>out.name, dtype=np.int64) if out.size else np.empty(0, dtype=np.int64),
+                    np.array(<double[:out.size]>out.bound, dtype=np.float64) if out.size else np.empty(0))
+        finally:
+            free(acc_w)
+            free(acc_i)
+            free(seen)
+            free(touched)
+            free(order)
+            free(heavy)
+            free(lettered)
+            free(out.form)
+            free(out.name)
+            free(out.bound)
+
+    cdef inline bint _find(self, int64_t s, int64_t n, Py_ssize_t *at) noexcept nogil:
+        """Where string ``s`` pairs with changed name ``n`` in the links, if it does."""
+        cdef Py_ssize_t lo = self.str_bounds[s], hi = self.str_bounds[s + 1], mid
+        cdef int64_t key = s * self.count + n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        at[0] = lo
+        return lo < self.str_bounds[s + 1] and self.keys[lo] == key
+
+    def bounds(self, const int64_t[::1] forms, const int64_t[::1] names):
+        """The exact bound of each (form, changed name) pair, bonus included (``ChangeFilter._pair_bounds``)."""
+        cdef Py_ssize_t size = forms.shape[0], x, k, at, kind
+        cdef int64_t f, n, row, key, s, bits
+        cdef bint person, single, hit
+        cdef double sims, info, v, w, total, e, t, sigma, u, without, counted, bound, matched, bonus
+        result = np.empty(size, dtype=np.float64)
+        cdef double[::1] out = result
+        with nogil:
+            for x in range(size):
+                f, n = forms[x], names[x]
+                row = self.form_row[f]
+                key = self.row_schema[row] * self.entity_schemas + self.name_schema[n]
+                person = self.as_person[key]
+                total = e = t = sigma = matched = 0.0
+                for k in range(self.form_start[f], self.form_start[f + 1]):
+                    sims = 0.0
+                    info = 0.0
+                    for kind in range(3):
+                        s = self.s0[k] if kind == 0 else (self.s1[k] if kind == 1 else self.s2[k])
+                        v = 0.0
+                        if s >= 0 and self._find(s, n, &at):
+                            if self.sim[at] > sims:
+                                sims = self.sim[at]
+                            v = self.info[at]
+                        if kind < 2:  # a compound's list weight counts once, at its first token
+                            info = info + v
+                    # initials, for people
+                    bits = self.token_bit[self.tok[k]]
+                    single = self.single[self.tok[k]]
+                    hit = person and ((self.start_mask[n] if single else self.initial_mask[n]) & bits) != 0
+                    if hit:
+                        if self.initial_sim > sims:
+                            sims = self.initial_sim
+                        info = info + (self.start_weight[n] if single else self.initial_weight[n])
+                    matched = matched + info
+                    w = self.pos_weight[k]
+                    total = total + w
+                    if sims >= 1.0:
+                        e = e + w
+                    elif sims > 0:
+                        t = t + w
+                        if sims > sigma:
+                            sigma = sims
+                u = total - e - t
+                without = e / (e + u) if (e + u) > 1e-12 else sigma
+                counted = (e + sigma * t) / total if total > 1e-12 else 0.0
+                bound = (without if without > counted else counted) * _damp(matched, self.info_none, self.info_full)
+                bonus = self.max_bonus if self.bonus[row] else 0.0
+                out[x] = bound * self._list_side(n, person, matched) * self.factor[n] + bonus
+        return result
