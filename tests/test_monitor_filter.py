@@ -148,8 +148,8 @@ def test_bounds_hold_for_every_row_and_changed_name(sdn_update, monkeypatch):
 
 
 def test_compiled_bounds_equal_the_numpy_path(sdn_update):
-    """Step 2 compiled (:mod:`clearance.match.bounds`) gives the NumPy path's pairs and the same
-    doubles, for all rows and for a part of them (sums run over the rows given)."""
+    """Steps 1 and 2 compiled (:mod:`clearance.match.bounds`) give the NumPy path's pairs and the
+    same doubles, for all rows and for a part of them (sums run over the rows given)."""
     from clearance.match import compiled
     from clearance.screen.monitor_book import Book
     from clearance.screen.monitor_filter import ChangeFilter
@@ -166,6 +166,10 @@ def test_compiled_bounds_equal_the_numpy_path(sdn_update):
         filt.use_kernel = True
         return slow, call()
 
+    slow, fast = both(filt._union_of)
+    assert np.count_nonzero(slow[0] > 0.3) > 100
+    for a, b in zip(slow, fast):
+        assert np.array_equal(a, b)
     for rows, band in ((list(range(book.rows)), 0.3), (list(range(book.rows)), 0.55), (list(range(1, book.rows, 3)), 0.45)):
         slow, fast = both(lambda: filt._pairs(rows, band))
         assert len(slow[0]) > 100

@@ -17,6 +17,8 @@ from libc.stdlib cimport free, malloc, qsort, realloc
 
 import numpy as np
 
+from .score import compare
+
 
 cdef inline double _damp(double info, double none, double full) noexcept nogil:
     """The scorer's factor for the matched list weight (``monitor_filter.damp``)."""
@@ -26,6 +28,31 @@ cdef inline double _damp(double info, double none, double full) noexcept nogil:
     elif x > 1.0:
         x = 1.0
     return sqrt(x)
+
+
+cdef struct Cover:
+    double total, exact, other, sigma  # a form's weight; of its exactly and otherwise paired tokens; best other similarity
+
+
+cdef inline void _add(Cover *c, double w, double sims) noexcept nogil:
+    """One token position of weight ``w`` paired at similarity ``sims`` (0: not paired)."""
+    c.total = c.total + w
+    if sims >= 1.0:
+        c.exact = c.exact + w
+    elif sims > 0:
+        c.other = c.other + w
+        if sims > c.sigma:
+            c.sigma = sims
+
+
+cdef inline double _q_cover(Cover *c) noexcept nogil:
+    """``q_cover`` at most (``ChangeFilter._bound``): exact partners keep their weight, others
+    may count anything down to 0, so the larger of leaving them all out or counting them all
+    at the best such similarity."""
+    cdef double unpaired = c.total - c.exact - c.other
+    cdef double without = c.exact / (c.exact + unpaired) if (c.exact + unpaired) > 1e-12 else c.sigma
+    cdef double counted = (c.exact + c.sigma * c.other) / c.total if c.total > 1e-12 else 0.0
+    return without if without > counted else counted
 
 
 cdef int _by_value(const void *a, const void *b) noexcept nogil:
@@ -76,14 +103,17 @@ cdef class Tables:
 
     cdef const int64_t[::1] form_start, form_row, tok, s0, s1, s2, row_schema, keys, str_bounds
     cdef const int64_t[::1] token_bit, token_bitno, initial_mask, start_mask, name_schema, bit_start, bit_names
+    cdef const int64_t[::1] person_initials, person_starts
     cdef const double[::1] pos_weight, form_weight, sim, info, initial_weight, start_weight, factor, a_org, weak_weight, total_weight
+    cdef const double[::1] best_sim, best_info, person_initial_weight, person_start_weight
     cdef const uint8_t[::1] bonus, single, as_person, can_score
-    cdef int64_t count, entity_schemas, longest
+    cdef int64_t count, entity_schemas, longest, letters
     cdef double max_bonus, eps, info_none, info_full, a_person, initial_sim
 
     def __init__(self, *, form_start, form_row, tok, strings, row_schema, pos_weight, form_weight, bonus,
                  keys, sim, info, str_bounds, token_bit, single, initial_mask, start_mask, initial_weight,
                  start_weight, as_person, can_score, name_schema, factor, a_org, weak_weight, total_weight,
+                 best_sim, best_info, person_initials, person_starts, person_initial_weight, person_start_weight,
                  count, max_bonus, eps, info_none, info_full, a_person, initial_sim):
         self.form_start, self.form_row, self.tok = _i64(form_start), _i64(form_row), _i64(tok)
         self.s0, self.s1, self.s2 = _i64(strings[0]), _i64(strings[1]), _i64(strings[2])
@@ -98,6 +128,11 @@ cdef class Tables:
         self.bonus, self.single = _u8(bonus), _u8(single)
         self.as_person, self.can_score = _u8(as_person).reshape(-1), _u8(can_score).reshape(-1)
         self.entity_schemas = np.shape(as_person)[1]
+        self.best_sim, self.best_info = _f64(best_sim), _f64(best_info)
+        self.person_initials, self.person_starts = _i64(person_initials), _i64(person_starts)
+        self.person_initial_weight = _f64(person_initial_weight).reshape(-1)
+        self.person_start_weight = _f64(person_start_weight).reshape(-1)
+        self.letters = np.shape(person_start_weight)[1]
         self.count = count
         starts = np.diff(self.form_start)
         self.longest = int(starts.max()) if len(starts) else 0
@@ -121,6 +156,54 @@ cdef class Tables:
         if covered > 1.0:
             covered = 1.0
         return a + (1.0 - a) * covered
+
+    def union(self):
+        """Step 1 (``ChangeFilter._union``): per row, the bound as if every changed name were
+        one, bonus included; per flat position, its best similarity and list weight against
+        any changed name."""
+        cdef Py_ssize_t forms = self.form_row.shape[0], rows = self.bonus.shape[0], f, k, kind, r
+        cdef int64_t s, rs, bits, bitno
+        cdef bint single
+        cdef double sims, info, matched, bound
+        cdef Cover cover
+        result = np.zeros(rows, dtype=np.float64)
+        position_sims = np.zeros(self.tok.shape[0], dtype=np.float64)
+        position_info = np.zeros(self.tok.shape[0], dtype=np.float64)
+        cdef double[::1] out = result, out_sim = position_sims, out_info = position_info
+        with nogil:
+            for f in range(forms):
+                r = self.form_row[f]
+                rs = self.row_schema[r]
+                cover.total = cover.exact = cover.other = cover.sigma = matched = 0.0
+                for k in range(self.form_start[f], self.form_start[f + 1]):
+                    sims = 0.0
+                    info = 0.0
+                    for kind in range(3):
+                        s = self.s0[k] if kind == 0 else (self.s1[k] if kind == 1 else self.s2[k])
+                        if s >= 0:
+                            if self.best_sim[s] > sims:
+                                sims = self.best_sim[s]
+                            if kind < 2:  # a compound's list weight counts once, at its first token
+                                info = info + self.best_info[s]
+                    # initials: any changed name scored as a person with the letter
+                    bits = self.token_bit[self.tok[k]]
+                    single = self.single[self.tok[k]]
+                    if ((self.person_starts[rs] if single else self.person_initials[rs]) & bits) != 0:
+                        bitno = self.token_bitno[self.tok[k]]
+                        if self.initial_sim > sims:
+                            sims = self.initial_sim
+                        info = info + (self.person_start_weight[rs * self.letters + bitno] if single
+                                       else self.person_initial_weight[rs * self.letters + bitno])
+                    out_sim[k] = sims
+                    out_info[k] = info
+                    matched = matched + info
+                    _add(&cover, self.pos_weight[k], sims)
+                bound = _q_cover(&cover) * _damp(matched, self.info_none, self.info_full)
+                if bound > out[r]:
+                    out[r] = bound
+            for r in range(rows):
+                out[r] = out[r] + (self.max_bonus if self.bonus[r] else 0.0)
+        return result, position_sims, position_info
 
     def candidates(self, const int64_t[::1] forms, double band, const double[::1] light_sim, const double[::1] light_info):
         """Candidate (form, changed name) pairs of these forms (ascending), with their rough
@@ -288,7 +371,8 @@ cdef class Tables:
         cdef Py_ssize_t size = forms.shape[0], x, k, at, kind
         cdef int64_t f, n, row, key, s, bits
         cdef bint person, single, hit
-        cdef double sims, info, v, w, total, e, t, sigma, u, without, counted, bound, matched, bonus
+        cdef double sims, info, v, bound, matched, bonus
+        cdef Cover cover
         result = np.empty(size, dtype=np.float64)
         cdef double[::1] out = result
         with nogil:
@@ -297,7 +381,7 @@ cdef class Tables:
                 row = self.form_row[f]
                 key = self.row_schema[row] * self.entity_schemas + self.name_schema[n]
                 person = self.as_person[key]
-                total = e = t = sigma = matched = 0.0
+                cover.total = cover.exact = cover.other = cover.sigma = matched = 0.0
                 for k in range(self.form_start[f], self.form_start[f + 1]):
                     sims = 0.0
                     info = 0.0
@@ -319,18 +403,45 @@ cdef class Tables:
                             sims = self.initial_sim
                         info = info + (self.start_weight[n] if single else self.initial_weight[n])
                     matched = matched + info
-                    w = self.pos_weight[k]
-                    total = total + w
-                    if sims >= 1.0:
-                        e = e + w
-                    elif sims > 0:
-                        t = t + w
-                        if sims > sigma:
-                            sigma = sims
-                u = total - e - t
-                without = e / (e + u) if (e + u) > 1e-12 else sigma
-                counted = (e + sigma * t) / total if total > 1e-12 else 0.0
-                bound = (without if without > counted else counted) * _damp(matched, self.info_none, self.info_full)
+                    _add(&cover, self.pos_weight[k], sims)
+                bound = _q_cover(&cover) * _damp(matched, self.info_none, self.info_full)
                 bonus = self.max_bonus if self.bonus[row] else 0.0
                 out[x] = bound * self._list_side(n, person, matched) * self.factor[n] + bonus
         return result
+
+    def decide(self, const int64_t[::1] forms, const int64_t[::1] names, const double[::1] most, double band, double review,
+               list vocab, list weights, list name_tokens, list name_weights, list name_weak, Py_ssize_t rows):
+        """Step 3 (``ChangeFilter._decide``): score pairs (ordered row by row, most promising first)
+        with the scorer until each row is decided.  Returns the rows a changed name brings to the
+        review threshold, those it brings within the band (with their near miss: at least the
+        best score, below the threshold) and the number of pairs scored."""
+        cdef uint8_t[::1] state = np.zeros(rows, dtype=np.uint8)  # 1: reaches the threshold, 2: within the band
+        cdef double[::1] close = np.zeros(rows, dtype=np.float64)
+        cdef Py_ssize_t x, k, scored = 0
+        cdef int64_t form, pos, n, last_form = -1
+        cdef double score, cap
+        cdef tuple tokens = ()
+        cdef list form_weights = []
+        for x in range(forms.shape[0]):
+            form, n = forms[x], names[x]
+            pos = self.form_row[form]
+            if state[pos] == 1 or (state[pos] == 2 and close[pos] >= band and most[x] < review - self.eps):
+                continue  # decided: it can reach the threshold / no better than what it has
+            if form != last_form:
+                tokens = tuple([vocab[self.tok[k]] for k in range(self.form_start[form], self.form_start[form + 1])])
+                form_weights = [weights[self.tok[k]] for k in range(self.form_start[form], self.form_start[form + 1])]
+                last_form = form
+            scored += 1
+            score = compare(tokens, form_weights, name_tokens[n], name_weights[n], name_weak[n],
+                            self.as_person[self.row_schema[pos] * self.entity_schemas + self.name_schema[n]], False)
+            score = score * self.factor[n] + (self.max_bonus if self.bonus[pos] else 0.0)
+            if score >= review - self.eps:
+                state[pos] = 1
+            elif score >= band - self.eps:
+                cap = review - self.eps if review - self.eps < most[x] else most[x]
+                if state[pos] != 2 or cap > close[pos]:
+                    close[pos] = cap
+                state[pos] = 2
+        high = np.flatnonzero(np.asarray(state) == 1)
+        near = np.flatnonzero(np.asarray(state) == 2)
+        return set(high.tolist()), dict(zip(near.tolist(), np.asarray(close)[near].tolist())), scored

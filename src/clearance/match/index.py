@@ -232,6 +232,11 @@ class MatchIndex:
             return WEAK_WEIGHT if token in weak_tokens() else self.unknown_weight
         return self.weight[tid]
 
+    def token_weights(self, tokens: list[str]) -> list[float]:
+        """:meth:`token_weight` of many tokens (a portfolio's vocabulary) in one pass."""
+        weight, one = self.weight, self.token_weight
+        return [weight[tid] if tid is not None else one(token) for token, tid in zip(tokens, map(self.vocab.get, tokens))]
+
 
 def save(index: MatchIndex, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,10 +28,10 @@ rest weighs too little to reach the band), first roughly from what made the
 pair (the heavy tokens partnering that name, the light ones as if they all
 did: :meth:`ChangeFilter._rough`), then exactly for the pairs the rough bound
 keeps; (3) the pairs whose bound reaches the band are scored by the scorer
-itself.  Steps 2 and 3 are per row: from ``SPLIT_FROM`` rows on, a forked
-child does half of them.  Step 2 runs compiled (:mod:`clearance.match.bounds`,
-form by form) when the install built it, else over NumPy arrays here; both
-give the same doubles.  A row a changed entity
+itself.  Steps 2 and 3 run compiled (:mod:`clearance.match.bounds`, form by
+form) when the install built it, else over NumPy arrays here, where from
+``SPLIT_FROM`` rows on a forked child does half of them; both paths give the
+same doubles.  A row a changed entity
 can bring to the review threshold is screened; one it can bring within the
 band but not to the threshold keeps its status (nothing changed can flag
 it) and gets the bound as its near miss, so the next change re-screens it.
@@ -76,8 +76,9 @@ MAX_BONUS = getattr(_matcher, "MAX_BONUS", 0.08)
 INFO_NONE = getattr(_score, "INFO_NONE", 0.0)
 INFO_FULL = getattr(_score, "INFO_FULL", INFO_NONE + 1.0)
 A_PERSON = getattr(_score, "A_PERSON", 1.0)
-#: From this many rows left after step 1 on, a forked child decides half of them (a fork
-#: costs a few milliseconds; steps 2 and 3 about 15 µs a row).
+#: On the NumPy path, from this many rows left after step 1 on, a forked child decides half
+#: of them (a fork costs a few milliseconds; steps 2 and 3 about 15 µs a row there, 2.5 µs
+#: compiled, where the split costs more than it saves).
 SPLIT_FROM = 20_000
 #: Bounds are compared with this much slack (float sums in another order) ...
 EPS = 1e-6
@@ -95,7 +96,7 @@ class ChangeFilter(Links):
 
     def __init__(self, book: Book, index: MatchIndex, names: ChangedNames):
         super().__init__(book, index, names)
-        self.weights = np.array([index.token_weight(t) for t in book.vocab], dtype=np.float64)
+        self.weights = np.array(index.token_weights(book.vocab), dtype=np.float64)
         self.violations = 0
         self.factor = np.asarray(names.factor, dtype=np.float64)
         # per flat position: its form, weight, and the strings it can pair through (its token, the
@@ -123,7 +124,9 @@ class ChangeFilter(Links):
             str_bounds=self.bounds, token_bit=self.token_bit, single=self.single, initial_mask=self.initial_mask,
             start_mask=self.start_mask, initial_weight=self.initial_weight, start_weight=self.start_weight,
             as_person=self.as_person, can_score=self.can_score, name_schema=self.name_schema, factor=self.factor,
-            a_org=self.a_org, weak_weight=self.weak_weight, total_weight=self.total_weight, count=self.count,
+            a_org=self.a_org, weak_weight=self.weak_weight, total_weight=self.total_weight, best_sim=self.best_sim,
+            best_info=self.best_info, person_initials=self.person_initials, person_starts=self.person_starts,
+            person_initial_weight=self.person_initial_weight, person_start_weight=self.person_start_weight, count=self.count,
             max_bonus=MAX_BONUS, eps=EPS, info_none=INFO_NONE, info_full=INFO_FULL, a_person=A_PERSON,
             initial_sim=float(getattr(_score, "INITIAL_SIM", 1.0)),
         )
@@ -194,22 +197,27 @@ class ChangeFilter(Links):
     # -- step 1: every row against all changed names at once ------------------------
 
     @cached_property
-    def _union_positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per flat position: best similarity and matched list weight against any changed name
+    def _union(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._union_of()
+
+    def _union_of(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row: the most any changed entity could score, as if all changed names were one;
+        per flat position: best similarity and matched list weight against any changed name
         (step 1 for every row, step 2 for the light positions of the rows it keeps)."""
-        return self._position_sims(np.arange(len(self.book.tok)), self.row_schema[self.book.form_row[self.form_of]], None)
+        book = self.book
+        if self._compiled is not None:
+            return self._compiled.union()
+        rows = np.zeros(book.rows, dtype=np.float64)
+        form_of = self.form_of
+        sims, info = self._position_sims(np.arange(len(book.tok)), self.row_schema[book.form_row[form_of]], None)
+        if len(book.tok):
+            bound = self._bound(self.pos_weight, sims, form_of, len(book.form_row), np.bincount(form_of, info, len(book.form_row)))
+            np.maximum.at(rows, book.form_row, bound)
+        return rows + np.where(book.bonus, MAX_BONUS, 0.0), sims, info
 
     def union_bound(self) -> np.ndarray:
         """Per row: the most any changed entity could score, as if all changed names were one."""
-        book = self.book
-        rows = np.zeros(book.rows, dtype=np.float64)
-        if not len(book.tok):
-            return rows
-        form_of = self.form_of
-        sims, info = self._union_positions
-        bound = self._bound(self.pos_weight, sims, form_of, len(book.form_row), np.bincount(form_of, info, len(book.form_row)))
-        np.maximum.at(rows, book.form_row, bound)
-        return rows + np.where(book.bonus, MAX_BONUS, 0.0)
+        return self._union[0]
 
     # -- step 2: name by name ---------------------------------------------------------------
 
@@ -224,7 +232,7 @@ class ChangeFilter(Links):
         wanted[rows] = True
         forms = np.nonzero(wanted[book.form_row])[0]
         if self._compiled is not None:
-            return self._compiled.candidates(forms, band, *self._union_positions)
+            return self._compiled.candidates(forms, band, *self._union[1:])
         lengths = np.diff(book.form_start)[forms]
         form_of = np.repeat(forms, lengths)
         k = ranges(book.form_start[forms], book.form_start[forms + 1])
@@ -279,7 +287,7 @@ class ChangeFilter(Links):
         """Per form, over its light (not heaviest) positions: the weight of those with a partner
         in some changed name and the most list weight they can match (as :meth:`union_bound`)."""
         size = len(self.book.form_row)
-        sims, info = (a[k] for a in self._union_positions)
+        sims, info = (a[k] for a in self._union[1:])
         return np.bincount(form_of, self.pos_weight[k] * (sims > 0), size), np.bincount(form_of, info, size)
 
     def _rough(self, f, n, pair_of, k, info, light_w, light_info, band: float) -> np.ndarray:
@@ -325,6 +333,12 @@ class ChangeFilter(Links):
         bound = self._bound(self.pos_weight[k], sims, pair_of, len(f), info)
         return bound * self._list_side(n, person, info) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
 
+    @cached_property
+    def _name_sides(self) -> tuple[list, list, list]:
+        """Per changed name: the list side the scorer takes (tokens, weights, weak flags)."""
+        index, ids = self.index, self.names.ids
+        return [index.name_strs[i] for i in ids], [index.name_wts[i] for i in ids], [index.name_weak[i] for i in ids]
+
     def _score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
         """The scorer's score of a form against changed name ``n``, times the name's factor."""
         nid = self.names.ids[n]
@@ -350,9 +364,10 @@ class ChangeFilter(Links):
         where it can come within the band but not reach it, each with a score at least
         the best it can reach (kept as the row's near miss: the row is screened at the
         next change), and counts of what each step kept.  From ``split_from`` rows left
-        after step 1 on, a forked child decides half of them."""
+        after step 1 on, a forked child decides half of them (by default only on the NumPy path)."""
         book = self.book
-        split_from = SPLIT_FROM if split_from is None else split_from
+        if split_from is None:  # compiled, steps 2 and 3 take less than a fork saves
+            split_from = SPLIT_FROM if self._compiled is None else book.rows + 1
         bound = self.union_bound()
         high = set(self._identifier_rows()) - skip
         maybe = [p for p in np.nonzero(bound >= band - EPS)[0].tolist() if p not in skip and p not in high and book.has_query[p] and book.schemas[p] != "?"]
@@ -379,6 +394,13 @@ class ChangeFilter(Links):
         keep = bounds >= band - EPS
         f, n, bounds = f[keep], n[keep], bounds[keep]
         order = np.lexsort((-bounds, book.form_row[f]))  # row by row, most promising pair first
+        if self._compiled is not None:
+            tokens, weights, weak = self._name_sides
+            high, near, scored = self._compiled.decide(
+                np.ascontiguousarray(f[order]), np.ascontiguousarray(n[order]), np.ascontiguousarray(bounds[order]), band, review,
+                book.vocab, self.weights.tolist(), tokens, weights, weak, book.rows,
+            )
+            return high, near, (int(len(keep)), scored)
         high: set[int] = set()
         near: dict[int, float] = {}
         scored = 0
