@@ -177,6 +177,8 @@ def test_compiled_bounds_equal_the_numpy_path(sdn_update):
             assert a.dtype == b.dtype and np.array_equal(a, b)
         slow, fast = both(lambda: filt._pair_bounds(slow[0], slow[1]))
         assert np.array_equal(slow, fast)
+        slow, fast = both(lambda: filt._decide(rows, band, band + 0.15))  # step 3: the scorer decides
+        assert slow == fast and slow[0] and slow[1]
     assert filt._compiled is not None
 
 
