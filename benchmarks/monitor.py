@@ -16,11 +16,12 @@ match index already cached, as after ``lists update``) and
 their open alerts must be identical (row, entity, status, score).  Both are
 run ``--repeat`` times (default 3) from the same registered state, and the
 medians compared (the development machine is shared); a run with nothing
-changed is timed too.  Both main figures are *cold*, as a CLI command: the
-match index is read from its cache file (the in-process copy
-``check.load_or_build`` keeps is cleared first); ``incremental_warm_s`` is
-the monitor run again with the index already in memory (a long-lived
-process, or ``monitor run`` over several portfolios).  Prints the figures as JSON and writes
+changed is timed too.  Both main figures are *cold*, as a CLI command: each
+is timed in a fresh process (imports done, as at a command's start; the time
+is that of ``run_portfolio``), which reads the match index from its cache
+file; ``incremental_warm_s`` is the monitor run again in that process with
+the index already in memory (a long-lived process, or ``monitor run`` over
+several portfolios).  Prints the figures as JSON and writes
 ``benchmarks/results/monitor.json``.  ``--home`` keeps the prepared store
 (bundled lists loaded, both indexes cached) in DIR for the next run.
 ``run(rows)`` is the same from Python (``benchmarks/batch.py`` can call it).
@@ -147,57 +148,25 @@ def _scenario(prepared: Path, tmp: Path, base: Path, rows: int, planted: list[st
     store.engine.dispose()
     shutil.copytree(tmp / "work", tmp / "registered")  # the state every run below starts from
 
-    from clearance.match.index import country_code
-    from clearance.screen import check
-
-    country_code("US")  # imports what screening loads lazily (rigour's territories): neither timed run pays it
     incremental, full, again, warm = [], [], [], []
-    warm_stages: dict = {}
+    identical = True
     for k in range(repeat):
-        _fresh(tmp / "registered", tmp / "work")
-        store = open_store(initialise=False)
-        check._LOADED.clear()  # cold, as a CLI run: the index is read from its cache file
-        profiler = None
-        if profile and k == 0:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
-        t0 = time.perf_counter()
-        inc = monitor.run_portfolio(store, "incremental")
-        incremental.append(time.perf_counter() - t0)
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        check._LOADED.clear()  # the full re-screen loads the index too
-        t0 = time.perf_counter()
-        whole = monitor.run_portfolio(store, "full", full=True)
-        full.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        monitor.run_portfolio(store, "incremental")  # nothing changed since
-        again.append(time.perf_counter() - t0)
-        inc_keys, full_keys = _alert_keys(store, inc.portfolio_id), _alert_keys(store, whole.portfolio_id)
+        inc = _timed(tmp, "incremental", profile if k == 0 else None)
+        whole = _timed(tmp, "full")
+        incremental.append(inc["seconds"])
+        full.append(whole["seconds"])
+        again.append(inc["again_s"])
+        warm.append(inc["warm"]["seconds"])
+        identical &= inc["keys"] == whole["keys"] == inc["warm"]["keys"]
         if k == 0:
-            result = {"alerts_identical": inc_keys == full_keys, "inc": inc, "full": whole}
-        else:
-            result["alerts_identical"] &= inc_keys == full_keys
-        store.engine.dispose()
-        # warm: the same run again from the registered state, the index already in this process's memory
-        _fresh(tmp / "registered", tmp / "work")
-        store = open_store(initialise=False)
-        t0 = time.perf_counter()
-        hot = monitor.run_portfolio(store, "incremental")
-        warm.append(time.perf_counter() - t0)
-        result["alerts_identical"] &= _alert_keys(store, hot.portfolio_id) == inc_keys
-        warm_stages = hot.stages
-        store.engine.dispose()
-    inc, whole = result["inc"], result["full"]
+            result = {"inc": inc, "full": whole}
+    inc, whole = result["inc"]["result"], result["full"]["result"]
     t_inc, t_full = statistics.median(incremental), statistics.median(full)
     t_warm = statistics.median(warm)
     return {
         "rows": rows,
         "list_update": f"{SOURCE} 2019-01 -> 2021-07",
-        "list_changes": inc.list_changes,
+        "list_changes": inc["list_changes"],
         "add_s": round(t_add, 3),
         "incremental_s": round(t_inc, 3),
         "full_s": round(t_full, 3),
@@ -206,20 +175,71 @@ def _scenario(prepared: Path, tmp: Path, base: Path, rows: int, planted: list[st
         "speedup_warm": round(t_full / t_warm, 1),
         "runs": {"incremental_s": [round(x, 3) for x in incremental], "full_s": [round(x, 3) for x in full], "incremental_warm_s": [round(x, 3) for x in warm]},
         "unchanged_run_s": round(statistics.median(again), 3),
-        "alerts_identical": result["alerts_identical"],
-        "open_alerts": inc.open,
-        "open_alerts_full": whole.open,
+        "alerts_identical": identical,
+        "open_alerts": inc["open"],
+        "open_alerts_full": whole["open"],
         "initial_alerts": added.open,
-        "new": inc.new,
-        "changed": inc.changed,
-        "resolved": inc.resolved,
-        "rows_rescreened": inc.rescreened,
-        "stages": inc.stages,
-        "stages_warm": warm_stages,
+        "new": inc["new"],
+        "changed": inc["changed"],
+        "resolved": inc["resolved"],
+        "rows_rescreened": inc["rescreened"],
+        "stages": inc["stages"],
+        "stages_warm": result["inc"]["warm"]["result"]["stages"],
         "cores": len(os.sched_getaffinity(0)),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],
     }
+
+
+def _timed(tmp: Path, portfolio: str, profile: str | None = None) -> dict:
+    """One timed run in a fresh process, as ``clearance monitor run`` is (imports done, the
+    index read from its cache file): portfolio ``full`` is re-screened in full, ``incremental``
+    monitored, then run again with nothing changed, then monitored again from the registered
+    state with the index already in memory ("warm")."""
+    import subprocess
+
+    command = [sys.executable, __file__, "--time-run", str(tmp), portfolio] + (["--profile", profile] if profile else [])
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"timed monitor run failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def _time_run(tmp: Path, portfolio: str, profile: str | None) -> dict:
+    """The child of :func:`_timed`."""
+    from clearance.match.index import country_code
+    from clearance.screen import monitor
+    from clearance.store import open_store
+
+    country_code("US")  # imports what screening loads lazily (rigour's territories), as a CLI run's start does
+
+    def once(full: bool) -> dict:
+        store = open_store(initialise=False)
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        t0 = time.perf_counter()
+        res = monitor.run_portfolio(store, portfolio, full=full)
+        seconds = time.perf_counter() - t0
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        fields = {key: getattr(res, key) for key in ("open", "new", "changed", "resolved", "rescreened", "stages", "list_changes")}
+        keys = _alert_keys(store, res.portfolio_id)
+        store.engine.dispose()
+        return {"seconds": seconds, "keys": keys, "result": fields}
+
+    _fresh(tmp / "registered", tmp / "work")
+    out = once(portfolio == "full")
+    if portfolio == "incremental":
+        profile = None
+        out["again_s"] = once(False)["seconds"]  # nothing changed since
+        _fresh(tmp / "registered", tmp / "work")
+        out["warm"] = once(False)  # the index already in memory
+    return out
 
 
 def drift(rows: int = 20000, home: str | Path | None = None, floor: float = 0.2) -> dict:
@@ -276,7 +296,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, from the same state (medians reported)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/monitor.json")
     parser.add_argument("--drift", action="store_true", help="measure score drift on unchanged entities instead (writes monitor-drift.json)")
+    parser.add_argument("--time-run", nargs=2, metavar=("TMP", "PORTFOLIO"), help=argparse.SUPPRESS)  # one timed run (internal)
     args = parser.parse_args()
+    if args.time_run:
+        print(json.dumps(_time_run(Path(args.time_run[0]), args.time_run[1], args.profile), default=list))
+        return
     if args.drift:
         found = drift(args.rows, home=args.home)
         print(json.dumps(found, indent=2, ensure_ascii=False))

@@ -87,6 +87,26 @@ def test_round_trip(store):
     assert [p.name for p in store.cache_dir.iterdir()] == [_path(store, 1, "book").name]  # no temporary file left
 
 
+def test_a_saved_book_gives_the_readings_analyze_gives(store):
+    """The forms a book keeps, weak flags included, are the names' readings: a run screens its
+    rows with them instead of reading the names again (``normalize.known_readings``)."""
+    from clearance.match.normalize import _KNOWN, analyze, known_readings
+    from clearance.screen.monitor_book import Book, _path, _read_book, save_book
+
+    save_book(store, 1, Book.build("k", _rows()))
+    book = _read_book(_path(store, 1, "book"))
+    items = [(pos, book.query(pos)) for pos in range(book.rows)]
+    readings = dict(book.readings(items))
+    named = [q["name"] for q in QUERIES if q and q["name"]]
+    assert list(readings) == named and all(readings[name] == analyze(name) for name in named)
+    assert any(any(form.weak) for forms in readings.values() for form in forms)  # "ltd", "有限公司"
+    assert readings["北京化工远航有限公司"][0].tokens[-1] == "ltd"
+    made_up = ((name, analyze("Other Name Ltd")) for name in named)  # what a block knows is what analyze gives
+    with known_readings(made_up):
+        assert all(analyze(name) == analyze("Other Name Ltd") for name in named)
+    assert not _KNOWN and analyze(named[0]) == readings[named[0]]
+
+
 def test_exact_numbers_every_string_hashing_skips():
     """Short and long strings -> all their numbers (a token may be a compound of two others too)."""
     from clearance.screen.monitor_book import Book

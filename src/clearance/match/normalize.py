@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable, Iterator
 
 from anyascii import anyascii
 from rapidfuzz import process
@@ -228,7 +230,25 @@ def canonicalise(tokens: list[str]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
 
 def analyze(text: str) -> tuple[NameForm, ...]:
     """Every normalised reading of a name (usually one; none if nothing usable)."""
-    return _analyze(str(text)[: MAX_INPUT * 2])
+    text = str(text)[: MAX_INPUT * 2]
+    return _KNOWN.get(text) or _analyze(text)
+
+
+#: Readings made earlier and kept, by text (:func:`known_readings`).
+_KNOWN: dict[str, tuple[NameForm, ...]] = {}
+
+
+@contextmanager
+def known_readings(readings: Iterable[tuple[str, tuple[NameForm, ...]]]) -> Iterator[None]:
+    """Within the block, :func:`analyze` gives these texts these readings without reading them
+    again.  A monitor run re-screens rows whose names its book read at registration, with this
+    normalisation (the book is rebuilt when it changes); reading a Chinese name first in a
+    process loads pypinyin's dictionaries, about 0.4 s."""
+    _KNOWN.update((str(text)[: MAX_INPUT * 2], forms) for text, forms in readings)
+    try:
+        yield
+    finally:
+        _KNOWN.clear()
 
 
 @lru_cache(maxsize=32768)

@@ -18,7 +18,8 @@ giving exactly the alerts a full re-screen would:
    weights drift a little when the corpus changes) and rows a changed entity
    can bring to the review threshold are screened against the full index
    (:mod:`.monitor_screening`; the first two kinds in a child process while
-   this one runs the filter).  Rows a changed entity can bring within the
+   this one runs the filter), their names' readings taken from the book
+   rather than read again (``--full`` reads them again, as ``screen`` does).  Rows a changed entity can bring within the
    band but not to the threshold keep their status and become near misses,
    re-screened at the next change.  Every other row had nothing within
    ``BAND`` of the review threshold and cannot come near it with a changed
@@ -40,6 +41,7 @@ from sqlalchemy import func, select
 
 from ..errors import InputError, StoreError
 from ..match.matcher import Thresholds
+from ..match.normalize import known_readings
 from ..store import runs as r
 from .batch import prepare, query_of, row_key
 from .monitor_alerts import MonitorResult, brief, record_run, state_of
@@ -273,7 +275,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         # rows flagged or near last time are screened whatever changed: in a child process while
         # this one works out which other rows the change can touch
         must = [pos for pos in rows.flagged_or_near(band).tolist() if book.has_query[pos]]
-        with background_screening(screener, must, item, BACKGROUND_FROM) as background:
+        with background_screening(screener, must, item, BACKGROUND_FROM, book.readings) as background:
             t0 = time.perf_counter()
             filt = ChangeFilter(book, index, ChangedNames(index, changes))
             affected, nears, counts = filt.affected(band, thresholds.review, set(must))
@@ -282,7 +284,8 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             stages["rows_rescreened"] = len(must) + len(affected)
             t0 = time.perf_counter()
             items = [(pos, book.query(pos), True) for pos in affected]  # a changed entity can reach the review threshold
-            results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
+            with known_readings(book.readings(items)):
+                results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
             results.update({pos: (rec, near) for pos, rec, near in background.result()})
         filt.check({pos: rec for pos, (rec, _) in results.items()}, changes.changed)
         if filt.violations:  # the bounds do not hold for this matcher: screen every row

@@ -7,7 +7,9 @@ forms as token numbers into the portfolio's own vocabulary (flat arrays, so
 weights and bounds are computed for all rows at once), the pairs of adjacent
 tokens written as one (compounds), the deletion neighbourhoods of all those
 strings (:class:`~.monitor_partners.VariantTable`), and the queries as
-stored.  :class:`RowState` is the part a run changes: each row's last status
+stored.  With each token's weak flag, the forms are the names' readings
+themselves, which a run's screening takes instead of reading the names
+again (:meth:`Book.readings`).  :class:`RowState` is the part a run changes: each row's last status
 and near miss.
 
 Both are caches of the database, which stays the record: a book is saved
@@ -46,7 +48,7 @@ from sqlalchemy import select
 
 from ..errors import InputError
 from ..match.index import INDEX_VERSION
-from ..match.normalize import analyze, normalize_identifier
+from ..match.normalize import NameForm, analyze, normalize_identifier
 from ..match.resources import data_version
 from ..store import runs as r
 from .check import check_schema
@@ -55,7 +57,7 @@ from .monitor_partners import VariantTable
 log = logging.getLogger(__name__)
 
 #: Bump when :class:`Book` or its file changes shape (part of its key: older books are rebuilt).
-BOOK_VERSION = "4"
+BOOK_VERSION = "5"
 #: Row statuses as small numbers (``RowState.status``).
 STATUSES = ("clear", "review", "match", "error")
 _CODE = {s: i for i, s in enumerate(STATUSES)}
@@ -66,11 +68,16 @@ def norm_version() -> str:
     return f"{INDEX_VERSION}-{data_version()}"
 
 
+def name_forms(query: dict | None) -> tuple[NameForm, ...]:
+    """Every reading of a row's name."""
+    if not query or not query.get("name"):
+        return ()
+    return analyze(str(query["name"]))
+
+
 def name_tokens(query: dict | None) -> list[list[str]]:
     """The normalised token lists of every reading of a row's name (stored with the row)."""
-    if not query or not query.get("name"):
-        return []
-    return [list(form.tokens) for form in analyze(str(query["name"]))]
+    return [list(form.tokens) for form in name_forms(query)]
 
 
 def _schema(query: dict | None) -> str | None:
@@ -193,6 +200,7 @@ class Book:
     form_row: np.ndarray  # form -> row position (forms of a row are adjacent)
     form_start: np.ndarray  # form -> first flat position; one more entry at the end
     tok: np.ndarray  # flat position -> token number
+    weak: np.ndarray  # flat position -> is the token weak (a legal form, a stopword) in its reading?
     join: np.ndarray  # flat position -> number of the compound it makes with the next token, or -1
     joins: list[str]  # compounds: two adjacent tokens written as one
     table: VariantTable  # deletion neighbourhoods of vocab + joins
@@ -211,6 +219,24 @@ class Book:
         """Tokens, then compounds: the numbering of :attr:`table` and :attr:`exact`."""
         return self.vocab + self.joins
 
+    def forms_of(self, position: int) -> range:
+        """The forms of the row at ``position`` (they are adjacent)."""
+        rows = self.form_row
+        return range(int(np.searchsorted(rows, position, "left")), int(np.searchsorted(rows, position, "right")))
+
+    def readings(self, items: Iterable[tuple]) -> Iterator[tuple[str, tuple[NameForm, ...]]]:
+        """``(name, its readings)`` for ``(position, query, ...)`` items whose query has a name,
+        from the row's forms: what ``normalize.analyze`` gave the name when the book was made."""
+        starts = self.form_start
+        for pos, query, *_ in items:
+            if not query or not query.get("name"):
+                continue
+            forms = []
+            for f in self.forms_of(pos):
+                at = slice(int(starts[f]), int(starts[f + 1]))
+                forms.append(NameForm(tuple(self.vocab[t] for t in self.tok[at].tolist()), tuple(self.weak[at].tolist())))
+            yield str(query["name"]), tuple(forms)
+
     def query(self, position: int) -> dict | None:
         text = self.queries[position]
         return json.loads(text) if text else None
@@ -222,7 +248,7 @@ class Book:
         identifiers: dict[int, list[str]] = {}
         vocab: dict[str, int] = {}
         joins: dict[str, int] = {}
-        form_row, form_start, tok, join = [], [], [], []
+        form_row, form_start, tok, weak, join = [], [], [], [], []
         for pos, (index, row_key, text) in enumerate(rows):
             query = json.loads(text) if text else None
             row_index.append(index)
@@ -233,9 +259,11 @@ class Book:
             ids = [normalize_identifier(v) for _, v in (query or {}).get("identifiers") or []]
             if ids:
                 identifiers[pos] = [k for k in ids if k]
-            for tokens in name_tokens(query):
+            for form in name_forms(query):
                 form_row.append(pos)
                 form_start.append(len(tok))
+                tokens = form.tokens
+                weak.extend(form.weak)
                 for k, t in enumerate(tokens):
                     tok.append(vocab.setdefault(t, len(vocab)))
                     join.append(joins.setdefault(t + tokens[k + 1], len(joins)) if k + 1 < len(tokens) else -1)
@@ -254,6 +282,7 @@ class Book:
             form_row=np.asarray(form_row, dtype=np.int64),
             form_start=np.asarray(form_start, dtype=np.int64),
             tok=np.asarray(tok, dtype=np.int64),
+            weak=np.asarray(weak, dtype=bool),
             join=np.asarray(join, dtype=np.int64),
             joins=compounds,
             table=VariantTable(words + compounds),
@@ -338,7 +367,7 @@ def _load(path: Path):
 _HEAD = struct.Struct("<8sQQ")  # magic, pickled head's length, file size
 _MAGIC = b"CLRBOOK\x00"
 _ALIGN = 64
-_ARRAYS = ("row_index", "has_query", "bonus", "form_row", "form_start", "tok", "join")
+_ARRAYS = ("row_index", "has_query", "bonus", "form_row", "form_start", "tok", "weak", "join")
 _TABLE = ("keys", "bounds", "owners", "lengths", "long")  # VariantTable's arrays
 _TEXTS = ("blob", "ends", "present")
 

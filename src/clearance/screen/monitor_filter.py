@@ -352,11 +352,6 @@ class ChangeFilter(Links):
         tok = book.tok[int(book.form_start[form]) : int(book.form_start[form + 1])].tolist()
         return tuple(book.vocab[t] for t in tok), self.weights[tok].tolist()
 
-    def _forms(self, pos: int) -> range:
-        """The forms of the row at ``pos`` (they are adjacent)."""
-        rows = self.book.form_row
-        return range(int(np.searchsorted(rows, pos, "left")), int(np.searchsorted(rows, pos, "right")))
-
     def affected(self, band: float, review: float, skip: set[int], split_from: int | None = None) -> tuple[list[int], dict[int, float], dict]:
         """Rows a changed entity can come within the band of (``skip``: screened anyway).
 
@@ -447,7 +442,7 @@ class ChangeFilter(Links):
                 if key not in changed or "identifier" in hit.get("explanation", {}).get("features", {}):
                     continue
                 checked.append((pos, hit))
-                for f in self._forms(pos):
+                for f in book.forms_of(pos):
                     for n in by_entity.get(key, ()):
                         forms.append(f)
                         chosen.append((pos, hit, n))

@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from ..match import index as index_mod
 from ..match.index import MatchIndex
 from ..match.matcher import Matcher, Thresholds
+from ..match.normalize import NameForm, known_readings
 from .batch import Workers, screen_query
 from .check import Screener, cache_path, load_or_build, loaded_index, remember_index
 from .workers import Forked
@@ -115,11 +116,22 @@ def screen_rows(screener: Screener, items: Sequence[tuple], workers: int | None,
         gc.freeze()
 
 
-def background_screening(screener: Screener, keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1) -> Forked:
+Readings = Callable[[Sequence[tuple]], Iterable[tuple[str, tuple[NameForm, ...]]]]
+
+
+def background_screening(screener: Screener, keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1,
+                         readings: Readings | None = None) -> Forked:
     """Screen the ``(key, query[, expect hits])`` item of each key in a child (from ``at_least``
     keys on), where the items are made too (their queries decoded off this process's path);
+    ``readings(items)``: their names' readings, if known (``normalize.known_readings``);
     ``result()`` gives ``(key, record, near)`` per key, in order."""
-    return Forked(lambda: [_screen_item(screener, item(key)) for key in keys], len(keys) >= at_least)
+
+    def screen() -> list[tuple[int, dict | None, float]]:
+        items = [item(key) for key in keys]
+        with known_readings(readings(items) if readings else ()):
+            return [_screen_item(screener, one) for one in items]
+
+    return Forked(screen, len(keys) >= at_least)
 
 
 @contextmanager
