@@ -46,6 +46,7 @@ from ..store import runs as r
 from .batch import prepare, query_of, row_key
 from .monitor_alerts import MonitorResult, brief, record_run, state_of
 from .monitor_book import (
+    STATUSES,
     Book,
     RowState,
     book_key,
@@ -305,7 +306,9 @@ def _finish(store, p, book: Book | None, rows: RowState | None, results: dict, n
     keys = {int(book.row_index[pos]): book.row_keys[pos] for pos in results} if book is not None else {}
     near_rows = {int(book.row_index[pos]): value for pos, value in nears.items()} if book is not None else {}
     result.rescreened = len(results)
-    record_run(store, p, by_index, keys, near_rows, changes, snapshots, thresholds, sources, stages, full, result)
+    # the rows' state as the last run left it (``rows`` is updated below): only changed rows are written
+    previous = {int(book.row_index[pos]): (STATUSES[rows.status[pos]], float(rows.near[pos])) for pos in results} if book is not None and rows is not None else None
+    record_run(store, p, by_index, keys, near_rows, changes, snapshots, thresholds, sources, stages, full, result, previous)
     if book is not None and rows is not None:
         positions = list(results)
         rows.update(positions, [(rec or {}).get("status", "error") for rec, _ in results.values()], [near for _, near in results.values()], result.run_id)

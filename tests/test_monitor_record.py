@@ -1,0 +1,70 @@
+"""``record_run`` told the rows' previous state writes only the rows whose state changed, and
+leaves the row state a run writing every row leaves (OFAC SDN 2019-01 -> 2021-07)."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from sqlalchemy import event, select
+
+from tests.test_batch_support import monitor_home, screen_home, sdn_2019_index, warm_bundled_home  # noqa: F401
+from tests.test_monitor import portfolio  # noqa: F401
+
+
+def row_state(store, portfolio_id: int) -> dict[int, tuple[str, float]]:
+    from clearance.store import runs as r
+
+    s = r.portfolio_row_state
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(s.c.row_index, s.c.status, s.c.near).where(s.c.portfolio_id == portfolio_id))
+        return {i: (status, near) for i, status, near in rows}
+
+
+def recorded_run(store, monkeypatch, full: bool, stale: bool = False):
+    """A run of portfolio "book" whose ``record_run`` is told the rows' state as the table holds it
+    (``stale``: as if another run had been recorded since, with a ``previous`` that would skip every
+    row); returns the result and what was seen: the state before, the rows screened, the near misses
+    raised and how many rows' state were written."""
+    from clearance.screen import monitor, monitor_alerts
+
+    seen: dict = {}
+
+    def record(store, p, results, keys, nears, changes, snapshots, thresholds, sources, stages, full, result, *_):
+        seen.update(before=row_state(store, p.id), results=results, nears=nears)
+        previous = {i: seen["before"][i] for i in results}
+        if stale:  # as if a run was recorded after this one read the state: every row is written
+            previous = {i: (rec["status"] if rec else "error", near) for i, (rec, near) in results.items()}
+            p = types.SimpleNamespace(**{**p._mapping, "last_run_id": -1})
+        return monitor_alerts.record_run(store, p, results, keys, nears, changes, snapshots, thresholds, sources, stages, full, result, previous)
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE portfolio_row_state SET status"):
+            seen["written"] = seen.get("written", 0) + (len(parameters) if executemany else 1)
+
+    monkeypatch.setattr(monitor, "record_run", record)
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        result = monitor.run_portfolio(store, "book", full=full)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    return result, seen
+
+
+@pytest.mark.parametrize("full, stale", [(False, False), (True, False), (True, True)])
+def test_only_changed_row_states_are_written(portfolio, monkeypatch, full, stale):  # noqa: F811
+    from clearance.screen.monitor import add_portfolio
+
+    store, path = portfolio
+    store.activate("us-ofac-sdn", 1)
+    add_portfolio(store, path, "book")
+    store.activate("us-ofac-sdn", 2)
+    result, seen = recorded_run(store, monkeypatch, full, stale)
+    expected = dict(seen["before"])
+    for i, near in seen["nears"].items():
+        expected[i] = (expected[i][0], max(expected[i][1], near))
+    expected.update({i: (rec["status"] if rec else "error", near) for i, (rec, near) in seen["results"].items()})
+    assert row_state(store, result.portfolio_id) == expected
+    changed = sum(seen["before"][i] != expected[i] for i in seen["results"])
+    assert 0 < changed < len(seen["results"])
+    assert seen.get("written", 0) == (len(seen["results"]) if stale else changed)
