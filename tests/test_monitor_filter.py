@@ -182,6 +182,15 @@ def test_compiled_bounds_equal_the_numpy_path(sdn_update):
     assert filt._compiled is not None
 
 
+def test_token_weights_are_token_weight(sdn_update):
+    from clearance.match.index import weak_tokens
+
+    index = sdn_update[0]
+    tokens = [index.name_strs[n][0] for n in range(0, index.name_count, 97)] + sorted(weak_tokens())[:20] + ["zzqxv", "ltd", ""]
+    assert index.token_weights(tokens) == [index.token_weight(t) for t in tokens]
+    assert len(set(index.token_weights(tokens))) > 10
+
+
 def test_nothing_to_pair_with(sdn_update):
     """Removals only, an entity the index does not hold, rows without a name: nothing affected."""
     from clearance.screen.monitor_book import Book

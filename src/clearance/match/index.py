@@ -233,9 +233,12 @@ class MatchIndex:
         return self.weight[tid]
 
     def token_weights(self, tokens: list[str]) -> list[float]:
-        """:meth:`token_weight` of many tokens (a portfolio's vocabulary) in one pass."""
-        weight, one = self.weight, self.token_weight
-        return [weight[tid] if tid is not None else one(token) for token, tid in zip(tokens, map(self.vocab.get, tokens))]
+        """:meth:`token_weight` of many tokens (a portfolio's vocabulary, most unknown to the lists) in one pass."""
+        weight, weak, unknown = self.weight, weak_tokens(), self.unknown_weight
+        return [
+            weight[tid] if tid is not None else WEAK_WEIGHT if token in weak else unknown
+            for token, tid in zip(tokens, map(self.vocab.get, tokens))
+        ]
 
 
 def save(index: MatchIndex, path: Path) -> None:

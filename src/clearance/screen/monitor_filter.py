@@ -365,7 +365,9 @@ class ChangeFilter(Links):
             split_from = SPLIT_FROM if self._compiled is None else book.rows + 1
         bound = self.union_bound()
         high = set(self._identifier_rows()) - skip
-        maybe = [p for p in np.nonzero(bound >= band - EPS)[0].tolist() if p not in skip and p not in high and book.has_query[p] and book.schemas[p] != "?"]
+        wanted = (bound >= band - EPS) & book.has_query & (self.row_schema != self.schema_codes.get("?", -1))
+        wanted[list(skip | high)] = False
+        maybe = np.flatnonzero(wanted).tolist()
         if len(maybe) >= split_from:
             half = len(maybe) // 2
             with Forked(lambda: self._decide(maybe[half:], band, review)) as other:
