@@ -205,10 +205,11 @@ cdef class Tables:
                 out[r] = out[r] + (self.max_bonus if self.bonus[r] else 0.0)
         return result, position_sims, position_info
 
-    def candidates(self, const int64_t[::1] forms, double band, const double[::1] light_sim, const double[::1] light_info):
+    def candidates(self, const int64_t[::1] forms, double band, const double[::1] light_sim, const double[::1] light_info, bint exact=False):
         """Candidate (form, changed name) pairs of these forms (ascending), with their rough
-        bounds (``ChangeFilter._pairs``); ``light_sim``/``light_info`` per flat position: its
-        best similarity and list weight against any changed name."""
+        bounds (``ChangeFilter._pairs``), and their number; ``light_sim``/``light_info`` per flat
+        position: its best similarity and list weight against any changed name.  ``exact``: of
+        those, the pairs whose exact bound reaches the band, with it (``_pair_bounds``)."""
         cdef Py_ssize_t count = self.count, longest = self.longest + 1
         cdef double *acc_w = <double *>malloc(count * sizeof(double))
         cdef double *acc_i = <double *>malloc(count * sizeof(double))
@@ -224,7 +225,8 @@ cdef class Tables:
         cdef Py_ssize_t x, i, j, a, m, lo, hi, length, n_heavy, n_touched, n_lettered, kind
         cdef int64_t f, k, s, n, row, rs, bitno, key
         cdef double running = 0.0, mx = -1e308, w, before, total, bonus, limit, light_w, light_i
-        cdef double partnered, matched, cover, rough, letter_weight
+        cdef double partnered, matched, cover, rough, letter_weight, bound
+        cdef Py_ssize_t bounded = 0
         cdef const int64_t *strings
         cdef const double *letter_weights
         try:
@@ -337,10 +339,16 @@ cdef class Tables:
                             key = rs * self.entity_schemas + self.name_schema[n]
                             rough = (rough - bonus) * self._list_side(n, self.as_person[key], matched) + bonus
                             if self.can_score[key] and rough >= band - self.eps:
-                                _push(&out, f, n, rough)
+                                bounded += 1
+                                if not exact:
+                                    _push(&out, f, n, rough)
+                                else:
+                                    bound = self._bound(f, n)
+                                    if bound >= band - self.eps:
+                                        _push(&out, f, n, bound)
             return (np.array(<int64_t[:out.size]>out.form, dtype=np.int64) if out.size else np.empty(0, dtype=np.int64),
                     np.array(<int64_t[:out.size]>out.name, dtype=np.int64) if out.size else np.empty(0, dtype=np.int64),
-                    np.array(<double[:out.size]>out.bound, dtype=np.float64) if out.size else np.empty(0))
+                    np.array(<double[:out.size]>out.bound, dtype=np.float64) if out.size else np.empty(0), bounded)
         finally:
             free(acc_w)
             free(acc_i)
@@ -366,47 +374,46 @@ cdef class Tables:
         at[0] = lo
         return lo < self.str_bounds[s + 1] and self.keys[lo] == key
 
-    def bounds(self, const int64_t[::1] forms, const int64_t[::1] names):
-        """The exact bound of each (form, changed name) pair, bonus included (``ChangeFilter._pair_bounds``)."""
-        cdef Py_ssize_t size = forms.shape[0], x, k, at, kind
-        cdef int64_t f, n, row, key, s, bits
-        cdef bint person, single, hit
-        cdef double sims, info, v, bound, matched, bonus
+    cdef double _bound(self, int64_t f, int64_t n) noexcept nogil:
+        """The exact bound of a (form, changed name) pair, bonus included (``ChangeFilter._pair_bounds``)."""
+        cdef Py_ssize_t k, at, kind
+        cdef int64_t row = self.form_row[f], s, bits
+        cdef bint person = self.as_person[self.row_schema[row] * self.entity_schemas + self.name_schema[n]], single
+        cdef double sims, info, v, matched = 0.0
         cdef Cover cover
-        result = np.empty(size, dtype=np.float64)
+        cover.total = cover.exact = cover.other = cover.sigma = 0.0
+        for k in range(self.form_start[f], self.form_start[f + 1]):
+            sims = 0.0
+            info = 0.0
+            for kind in range(3):
+                s = self.s0[k] if kind == 0 else (self.s1[k] if kind == 1 else self.s2[k])
+                v = 0.0
+                if s >= 0 and self._find(s, n, &at):
+                    if self.sim[at] > sims:
+                        sims = self.sim[at]
+                    v = self.info[at]
+                if kind < 2:  # a compound's list weight counts once, at its first token
+                    info = info + v
+            # initials, for people
+            bits = self.token_bit[self.tok[k]]
+            single = self.single[self.tok[k]]
+            if person and ((self.start_mask[n] if single else self.initial_mask[n]) & bits) != 0:
+                if self.initial_sim > sims:
+                    sims = self.initial_sim
+                info = info + (self.start_weight[n] if single else self.initial_weight[n])
+            matched = matched + info
+            _add(&cover, self.pos_weight[k], sims)
+        return (_q_cover(&cover) * _damp(matched, self.info_none, self.info_full) * self._list_side(n, person, matched)
+                * self.factor[n] + (self.max_bonus if self.bonus[row] else 0.0))
+
+    def bounds(self, const int64_t[::1] forms, const int64_t[::1] names):
+        """The exact bound of each (form, changed name) pair, bonus included."""
+        cdef Py_ssize_t x
+        result = np.empty(forms.shape[0], dtype=np.float64)
         cdef double[::1] out = result
         with nogil:
-            for x in range(size):
-                f, n = forms[x], names[x]
-                row = self.form_row[f]
-                key = self.row_schema[row] * self.entity_schemas + self.name_schema[n]
-                person = self.as_person[key]
-                cover.total = cover.exact = cover.other = cover.sigma = matched = 0.0
-                for k in range(self.form_start[f], self.form_start[f + 1]):
-                    sims = 0.0
-                    info = 0.0
-                    for kind in range(3):
-                        s = self.s0[k] if kind == 0 else (self.s1[k] if kind == 1 else self.s2[k])
-                        v = 0.0
-                        if s >= 0 and self._find(s, n, &at):
-                            if self.sim[at] > sims:
-                                sims = self.sim[at]
-                            v = self.info[at]
-                        if kind < 2:  # a compound's list weight counts once, at its first token
-                            info = info + v
-                    # initials, for people
-                    bits = self.token_bit[self.tok[k]]
-                    single = self.single[self.tok[k]]
-                    hit = person and ((self.start_mask[n] if single else self.initial_mask[n]) & bits) != 0
-                    if hit:
-                        if self.initial_sim > sims:
-                            sims = self.initial_sim
-                        info = info + (self.start_weight[n] if single else self.initial_weight[n])
-                    matched = matched + info
-                    _add(&cover, self.pos_weight[k], sims)
-                bound = _q_cover(&cover) * _damp(matched, self.info_none, self.info_full)
-                bonus = self.max_bonus if self.bonus[row] else 0.0
-                out[x] = bound * self._list_side(n, person, matched) * self.factor[n] + bonus
+            for x in range(forms.shape[0]):
+                out[x] = self._bound(forms[x], names[x])
         return result
 
     def decide(self, const int64_t[::1] forms, const int64_t[::1] names, const double[::1] most, double band, double review,

@@ -228,11 +228,9 @@ class ChangeFilter(Links):
         book = self.book
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-        wanted = np.zeros(book.rows, dtype=bool)
-        wanted[rows] = True
-        forms = np.nonzero(wanted[book.form_row])[0]
+        forms = self._forms_of(rows)
         if self._compiled is not None:
-            return self._compiled.candidates(forms, band, *self._union[1:])
+            return self._compiled.candidates(forms, band, *self._union[1:])[:3]
         lengths = np.diff(book.form_start)[forms]
         form_of = np.repeat(forms, lengths)
         k = ranges(book.form_start[forms], book.form_start[forms + 1])
@@ -282,6 +280,12 @@ class ChangeFilter(Links):
         rough = self._rough(f, n, pair_of, np.concatenate(parts_k), np.concatenate(parts_i), light_w, light_info, band)
         ok = self.can_score[self.row_schema[book.form_row[f]], self.name_schema[n]] & (rough >= band - EPS)
         return f[ok], n[ok], rough[ok]
+
+    def _forms_of(self, rows: list[int]) -> np.ndarray:
+        """The forms of these rows, ascending."""
+        wanted = np.zeros(self.book.rows, dtype=bool)
+        wanted[rows] = True
+        return np.flatnonzero(wanted[self.book.form_row])
 
     def _light(self, form_of: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per form, over its light (not heaviest) positions: the weight of those with a partner
@@ -386,10 +390,14 @@ class ChangeFilter(Links):
         threshold, those it can bring within the band (with their near miss), and the
         numbers of pairs bounded and scored."""
         book = self.book
-        f, n, _ = self._pairs(rows, band)
-        bounds = self._pair_bounds(f, n)
-        keep = bounds >= band - EPS
-        f, n, bounds = f[keep], n[keep], bounds[keep]
+        if self._compiled is not None:  # pairs and their exact bounds in one pass
+            f, n, bounds, bounded = self._compiled.candidates(self._forms_of(rows), band, *self._union[1:], exact=True)
+        else:
+            f, n, _ = self._pairs(rows, band)
+            bounds = self._pair_bounds(f, n)
+            bounded = len(f)
+            keep = bounds >= band - EPS
+            f, n, bounds = f[keep], n[keep], bounds[keep]
         order = np.lexsort((-bounds, book.form_row[f]))  # row by row, most promising pair first
         if self._compiled is not None:
             tokens, weights, weak = self._name_sides
@@ -397,7 +405,7 @@ class ChangeFilter(Links):
                 np.ascontiguousarray(f[order]), np.ascontiguousarray(n[order]), np.ascontiguousarray(bounds[order]), band, review,
                 book.vocab, self.weights.tolist(), tokens, weights, weak, book.rows,
             )
-            return high, near, (int(len(keep)), scored)
+            return high, near, (int(bounded), scored)
         high: set[int] = set()
         near: dict[int, float] = {}
         scored = 0
@@ -416,7 +424,7 @@ class ChangeFilter(Links):
                 near.pop(pos, None)
             elif score >= band - EPS:
                 near[pos] = max(near.get(pos, 0.0), min(review - EPS, most))
-        return high, near, (int(len(keep)), scored)
+        return high, near, (int(bounded), scored)
 
     def _identifier_rows(self) -> Iterable[int]:
         ids = self.index.identifiers
