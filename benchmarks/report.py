@@ -33,7 +33,7 @@ PY = sys.executable
 BENCHES: dict[str, tuple[list[str], list[str], str]] = {
     "speed": ([PY, "benchmarks/speed.py"], [PY, "benchmarks/speed.py", "--queries", "2000", "--synthetic", "0"], "speed.json"),
     "accuracy": ([PY, "benchmarks/accuracy/run.py"], [PY, "benchmarks/accuracy/run.py", "--per-kind", "60"], "accuracy.json"),
-    "batch": ([PY, "benchmarks/batch.py", "--rows", "50000", "--spark-rows", "20000", "--monitor-rows", "20000", "200000"],
+    "batch": ([PY, "benchmarks/batch.py", "--rows", "50000", "--spark-rows", "20000", "--monitor-rows", "200000", "20000", "1000000"],
               [PY, "benchmarks/batch.py", "--rows", "10000", "--skip", "spark", "--monitor-rows", "5000"], "batch.json"),
     "ownership": ([PY, "benchmarks/ownership.py"], [PY, "benchmarks/ownership.py", "--edges", "100000", "--nodes", "50000"], "ownership.json"),
     "assets": ([PY, "benchmarks/assets.py", "--json", "benchmarks/results/assets.json"],
@@ -139,7 +139,7 @@ def section_summary(d: dict) -> list[str]:
         rows.append(("Batch screening (`clearance screen`)", f"{num(b['rows'])} rows at **{num(b['rows_per_s'])} rows/s** on {b['workers']} workers, peak RSS {num(b['peak_rss_tree_mb'])} MB", "-"))
     m = d.get("batch", {}).get("monitor")
     if m:
-        larger = "".join(f"; {num(x['rows'])} rows: **{x['speedup']}x** ({x['incremental_s']} s vs {x['full_s']} s)" for x in d["batch"].get("monitor_larger", []))
+        larger = "".join(f"; {num(x['rows'])} rows: **{x['speedup']}x** ({x['incremental_s']} s vs {x['full_s']} s)" for x in d["batch"].get("monitor_sizes", d["batch"].get("monitor_larger", [])))
         rows.append(("Monitoring after a list update", f"{num(m['rows'])}-row portfolio re-screened in {m['incremental_s']} s, alerts identical to a full re-screen: {m['alerts_identical']}", f"**{m['speedup']}x** a full re-screen ({m['full_s']} s){larger}"))
     o = d.get("ownership")
     if o:

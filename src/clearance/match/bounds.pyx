@@ -55,6 +55,26 @@ cdef inline double _q_cover(Cover *c) noexcept nogil:
     return without if without > counted else counted
 
 
+cdef struct Touched:
+    uint8_t *seen  # per changed name: touched by the current form?
+    int64_t *order  # the names touched, in the order first touched
+    double *weight  # per name: the form's weight partnering it (summed over entries) ...
+    double *info  # ... and the list weight those entries can match
+
+
+cdef inline Py_ssize_t _touch(Touched *t, Py_ssize_t size, int64_t n, double weight, double info) noexcept nogil:
+    """Add an entry (a position partnering name ``n``) to the form's sums; returns the number of names touched."""
+    if not t.seen[n]:
+        t.seen[n] = 1
+        t.order[size] = n
+        size += 1
+        t.weight[n] = 0.0
+        t.info[n] = 0.0
+    t.weight[n] += weight
+    t.info[n] += info
+    return size
+
+
 cdef int _by_value(const void *a, const void *b) noexcept nogil:
     cdef int64_t x = (<const int64_t *>a)[0], y = (<const int64_t *>b)[0]
     return (x > y) - (x < y)
@@ -211,10 +231,11 @@ cdef class Tables:
         position: its best similarity and list weight against any changed name.  ``exact``: of
         those, the pairs whose exact bound reaches the band, with it (``_pair_bounds``)."""
         cdef Py_ssize_t count = self.count, longest = self.longest + 1
-        cdef double *acc_w = <double *>malloc(count * sizeof(double))
-        cdef double *acc_i = <double *>malloc(count * sizeof(double))
-        cdef uint8_t *seen = <uint8_t *>malloc(count * sizeof(uint8_t))
-        cdef int64_t *touched = <int64_t *>malloc(count * sizeof(int64_t))
+        cdef Touched names
+        names.weight = <double *>malloc(count * sizeof(double))
+        names.info = <double *>malloc(count * sizeof(double))
+        names.seen = <uint8_t *>malloc(count * sizeof(uint8_t))
+        names.order = <int64_t *>malloc(count * sizeof(int64_t))
         cdef int64_t *order = <int64_t *>malloc(longest * sizeof(int64_t))
         cdef int64_t *heavy = <int64_t *>malloc(longest * sizeof(int64_t))
         cdef int64_t *lettered = <int64_t *>malloc(longest * sizeof(int64_t))
@@ -230,10 +251,10 @@ cdef class Tables:
         cdef const int64_t *strings
         cdef const double *letter_weights
         try:
-            if acc_w == NULL or acc_i == NULL or seen == NULL or touched == NULL or order == NULL or heavy == NULL or lettered == NULL:
+            if names.weight == NULL or names.info == NULL or names.seen == NULL or names.order == NULL or order == NULL or heavy == NULL or lettered == NULL:
                 raise MemoryError()
             for i in range(count):
-                seen[i] = 0
+                names.seen[i] = 0
             with nogil:
                 for x in range(forms.shape[0]):
                     f = forms[x]
@@ -285,15 +306,7 @@ cdef class Tables:
                             if s < 0:
                                 continue
                             for a in range(self.str_bounds[s], self.str_bounds[s + 1]):
-                                n = self.keys[a] % count
-                                if not seen[n]:
-                                    seen[n] = 1
-                                    touched[n_touched] = n
-                                    n_touched += 1
-                                    acc_w[n] = 0.0
-                                    acc_i[n] = 0.0
-                                acc_w[n] += self.pos_weight[k]
-                                acc_i[n] += self.info[a]
+                                n_touched = _touch(&names, n_touched, self.keys[a] % count, self.pos_weight[k], self.info[a])
                     # ... and, scored as people, through an initial: letter by letter
                     for kind in range(2):  # a full token against a listed initial; an initial against a listed token
                         letter_weights = &self.initial_weight[0] if kind == 0 else &self.start_weight[0]
@@ -315,22 +328,14 @@ cdef class Tables:
                             m = kind * 64 + bitno
                             for a in range(self.bit_start[m], self.bit_start[m + 1]):
                                 n = self.bit_names[a]
-                                if not self.as_person[rs * self.entity_schemas + self.name_schema[n]]:
-                                    continue
-                                if not seen[n]:
-                                    seen[n] = 1
-                                    touched[n_touched] = n
-                                    n_touched += 1
-                                    acc_w[n] = 0.0
-                                    acc_i[n] = 0.0
-                                acc_w[n] += self.pos_weight[k]
-                                acc_i[n] += letter_weights[n]
-                    qsort(touched, n_touched, sizeof(int64_t), _by_value)
+                                if self.as_person[rs * self.entity_schemas + self.name_schema[n]]:
+                                    n_touched = _touch(&names, n_touched, n, self.pos_weight[k], letter_weights[n])
+                    qsort(names.order, n_touched, sizeof(int64_t), _by_value)
                     for i in range(n_touched):
-                        n = touched[i]
-                        seen[n] = 0
-                        partnered = acc_w[n] + light_w
-                        matched = acc_i[n] + light_i
+                        n = names.order[i]
+                        names.seen[n] = 0
+                        partnered = names.weight[n] + light_w
+                        matched = names.info[n] + light_i
                         cover = partnered / total if total > 1e-12 else 0.0
                         if cover > 1.0:
                             cover = 1.0
@@ -350,10 +355,10 @@ cdef class Tables:
                     np.array(<int64_t[:out.size]>out.name, dtype=np.int64) if out.size else np.empty(0, dtype=np.int64),
                     np.array(<double[:out.size]>out.bound, dtype=np.float64) if out.size else np.empty(0), bounded)
         finally:
-            free(acc_w)
-            free(acc_i)
-            free(seen)
-            free(touched)
+            free(names.weight)
+            free(names.info)
+            free(names.seen)
+            free(names.order)
             free(order)
             free(heavy)
             free(lettered)
