@@ -462,14 +462,21 @@ class ChangeFilter(Links):
         n = np.asarray([c[2] for c in chosen], dtype=np.int64)
         bounds = self._pair_bounds(f, n).tolist() if chosen else []
         scores, shares, infos = [], [], []
+        known: dict[tuple, tuple[float, float, float]] = {}  # rows repeat names: each (reading, name, as people?) once
         for form, (pos, hit, name) in zip(forms, chosen):
             tokens, weights = self._form(form)
             schema = book.schemas[pos]
-            scores.append(self._score(tokens, weights, name, schema))
-            nid = names.ids[name]
-            share, info = reference(tokens, weights, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], _person(schema, names.schema[name]))
-            shares.append(share)
-            infos.append(info)
+            person = _person(schema, names.schema[name])
+            found = known.get((tokens, name, person))
+            if found is None:
+                nid = names.ids[name]
+                found = known[(tokens, name, person)] = (
+                    self._score(tokens, weights, name, schema),
+                    *reference(tokens, weights, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], person),
+                )
+            scores.append(found[0])
+            shares.append(found[1])
+            infos.append(found[2])
         covered = (np.asarray(shares) * damp(np.asarray(infos))).tolist()
         best: dict[int, float] = {}
         for form, (pos, hit, name), bound, score, share in zip(forms, chosen, bounds, scores, covered):
