@@ -131,7 +131,8 @@ def record_run(
             result.alerts.append(brief({**before, "resolution": reason}, "resolved"))
         r.insert_many(conn, r.alerts, new_rows)
         if changed_rows:
-            conn.execute(
+            r.update_many(
+                conn,
                 r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
                     last_run_id=bindparam("last_run_id"), last_seen=bindparam("last_seen"), score=bindparam("score"),
                     hit_status=bindparam("hit_status"), hit=bindparam("hit"), snapshot=bindparam("snapshot"),
@@ -140,7 +141,8 @@ def record_run(
                 changed_rows,
             )
         if resolved_rows:
-            conn.execute(
+            r.update_many(
+                conn,
                 r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
                     status="resolved", last_run_id=bindparam("last_run_id"), resolved_at=bindparam("resolved_at"),
                     resolution=bindparam("resolution"),
@@ -154,14 +156,16 @@ def record_run(
             # no run recorded since ``previous`` was read: it is what the table holds
             row_states = [s for s in row_states if previous.get(s[0]) != s[1:]]
         if row_states:
-            conn.execute(
+            r.update_many(
+                conn,
                 state_rows.update()
                 .where(state_rows.c.portfolio_id == p.id, state_rows.c.row_index == bindparam("b_row"))
                 .values(status=bindparam("b_status"), near=bindparam("b_near")),
                 [{"b_row": i, "b_status": status, "b_near": near} for i, status, near in row_states],
             )
         if nears:
-            conn.execute(
+            r.update_many(
+                conn,
                 state_rows.update()
                 .where(state_rows.c.portfolio_id == p.id, state_rows.c.row_index == bindparam("b_row"), state_rows.c.near < bindparam("b_near"))
                 .values(near=bindparam("b_near")),

@@ -187,6 +187,23 @@ def insert_run(conn, run: dict) -> int:
     return conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
 
 
+def update_many(conn, statement, rows: list[dict]) -> None:
+    """``conn.execute(statement, rows)`` for thousands of rows (a monitor run's alert and row-state
+    updates) without SQLAlchemy's per-row parameter handling: the statement is compiled once for
+    the connection's dialect and its rows handed to the driver's ``executemany``.  Only for
+    columns whose values the driver takes as they are (numbers and strings)."""
+    if not rows:
+        return
+    compiled = statement.compile(dialect=conn.dialect)
+    fixed = compiled.params  # values written into the statement (``portfolio_id == 3``)
+    if compiled.positiontup is not None:  # positional parameters (SQLite's "?")
+        names = compiled.positiontup
+        params: list = [tuple(row[n] if n in row else fixed[n] for n in names) for row in rows]
+    else:  # named parameters (psycopg's "%(name)s")
+        params = [{**fixed, **row} for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
+
+
 def insert_many(conn, table, rows: Iterable[dict], batch: int = 1000) -> int:
     done, chunk = 0, []
     for row in rows:
