@@ -124,12 +124,13 @@ def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_p
     assert again.portfolio_id == first.portfolio_id and again.open == reference.open
 
 
-@pytest.mark.parametrize("how", ["no cache", "older store", "one process"])
-def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, monkeypatch):
+@pytest.mark.parametrize("how", ["no cache", "older store", "one process", "child loads its index"])
+def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, monkeypatch, tmp_path):
     """The prepared rows are a cache: without them (another machine, a cleared cache dir) a run
     rebuilds them from the store, and from a store an older version made (rows' state kept
     in ``portfolio_rows``) it fills ``portfolio_row_state``; without fork (or with threads
-    about) it screens in one process."""
+    about) it screens in one process; a run in a process that has not loaded the index yet
+    (a CLI command) forks its background child first, which reads its own copy."""
     from sqlalchemy import func, select
 
     from clearance.screen import workers
@@ -147,10 +148,29 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
         if how == "older store":
             with store.engine.begin() as conn:
                 conn.execute(r.portfolio_row_state.delete().where(r.portfolio_row_state.c.portfolio_id == first.portfolio_id))
-    else:
+    elif how == "one process":
         monkeypatch.setattr(workers.threading, "active_count", lambda: 2)
+    else:
+        import os
+
+        from clearance.match import index as index_mod
+        from clearance.screen import check, monitor
+
+        monkeypatch.setattr(workers.threading, "active_count", lambda: 1)  # idle threads left by other tests
+        monkeypatch.setattr(monitor, "BACKGROUND_FROM", 1)
+        loads, load = tmp_path / "loads", index_mod.load
+
+        def noted(path):
+            with loads.open("a") as out:
+                out.write(f"{os.getpid()}\n")
+            return load(path)
+
+        monkeypatch.setattr(index_mod, "load", noted)
+        check._LOADED.clear()  # as in a new process
     store.activate("us-ofac-sdn", 2)
     result = run_portfolio(store, "book")
+    if how == "child loads its index":
+        assert len(set(loads.read_text().split())) == 2, "the parent and its child each read the index"
     assert result.new > 0 and result.resolved > 0 and "fallback" not in result.stages
     reference = add_portfolio(store, path, "reference")
     assert alert_keys(store, result.portfolio_id) == alert_keys(store, reference.portfolio_id)

@@ -40,10 +40,12 @@ from typing import Any, Sequence
 from sqlalchemy import func, select
 
 from ..errors import InputError, StoreError
+from ..match.index import MatchIndex
 from ..match.matcher import Thresholds
 from ..match.normalize import known_readings
 from ..store import runs as r
 from .batch import prepare, query_of, row_key
+from .check import Screener, cache_path
 from .monitor_alerts import MonitorResult, brief, record_run, state_of
 from .monitor_book import (
     STATUSES,
@@ -252,15 +254,11 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         result.rows = p.row_count
         return _finish(store, p, None, None, {}, {}, changes, snapshots, thresholds, sources, stages, full, result, started)
     t0 = time.perf_counter()
-    index = load(store)
-    stages["load_index_s"] = _since(t0)
-    t0 = time.perf_counter()
     book = load_book(store, p)
     rows = load_state(store, p, book)
     stages["load_portfolio_s"] = _since(t0)
     result.rows = book.rows
     band = thresholds.review - BAND
-    screener = near_screener(index, sources, thresholds)
     expect = rows.flagged()  # rows likely flagged now: the real match first
 
     def item(pos: int) -> tuple[int, dict | None, bool]:
@@ -269,14 +267,25 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
     filt, nears = None, {}
     if full:
         t0 = time.perf_counter()
+        screener = near_screener(_load_index(store, load, stages), sources, thresholds)
         items = [item(pos) for pos in range(book.rows) if book.has_query[pos]]
         results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
         stages["rows_rescreened"] = len(results)
     else:
         # rows flagged or near last time are screened whatever changed: in a child process while
-        # this one works out which other rows the change can touch
+        # this one works out which other rows the change can touch; forked before this process
+        # loads the index, the child reads its own copy (one copy shared by fork slows both)
         must = [pos for pos in rows.flagged_or_near(band).tolist() if book.has_query[pos]]
-        with background_screening(screener, must, item, BACKGROUND_FROM, book.readings) as background:
+        path = cache_path(store)
+        if not path.exists():  # built here first (and cached): the child then shares it
+            _load_index(store, load, stages)
+
+        def background_screener() -> Screener:
+            return near_screener(load.at(path), sources, thresholds)
+
+        with background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings) as background:
+            index = _load_index(store, load, stages)
+            screener = near_screener(index, sources, thresholds)
             t0 = time.perf_counter()
             filt = ChangeFilter(book, index, ChangedNames(index, changes))
             affected, nears, counts = filt.affected(band, thresholds.review, set(must))
@@ -318,6 +327,13 @@ def _finish(store, p, book: Book | None, rows: RowState | None, results: dict, n
         carry_state(store, p, result.run_id)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _load_index(store, load: IndexLoader, stages: dict) -> MatchIndex:
+    t0 = time.perf_counter()
+    index = load(store)
+    stages["load_index_s"] = round(stages.get("load_index_s", 0.0) + _since(t0), 3)
+    return index
 
 
 def _since(t0: float) -> float:

@@ -20,18 +20,18 @@ each factor from which tokens can pair (:mod:`.monitor_links`):
   ``l_cover`` is at most that matched weight plus the name's weak tokens,
   over all its weight.
 
-Rows are filtered in three steps: (1) for all rows at once (NumPy over the
-book's flat token arrays), the bound as if every changed name were one: most
+Rows are filtered in three steps: (1) for all rows at once (over the book's
+flat token arrays), the bound as if every changed name were one: most
 rows stop there; (2) for the others, the bound of each pair with a changed
 name partnering one of the form's heaviest tokens (those without which the
 rest weighs too little to reach the band), first roughly from what made the
 pair (the heavy tokens partnering that name, the light ones as if they all
 did: :meth:`ChangeFilter._rough`), then exactly for the pairs the rough bound
 keeps; (3) the pairs whose bound reaches the band are scored by the scorer
-itself.  Steps 2 and 3 run compiled (:mod:`clearance.match.bounds`, form by
-form) when the install built it, else over NumPy arrays here, where from
-``SPLIT_FROM`` rows on a forked child does half of them; both paths give the
-same doubles.  A row a changed entity
+itself.  The three steps run compiled (:mod:`clearance.match.bounds`, form
+by form) when the install built it, else over NumPy arrays here, where from
+``SPLIT_FROM`` rows on a forked child does steps 2 and 3 for half of them;
+both paths give the same doubles.  A row a changed entity
 can bring to the review threshold is screened; one it can bring within the
 band but not to the threshold keeps its status (nothing changed can flag
 it) and gets the bound as its near miss, so the next change re-screens it.

@@ -8,8 +8,12 @@ little when the corpus changes).  :class:`NearMatcher` reports that score.
 :class:`IndexLoader` loads the store's cached full index once per call of
 the monitor (for every portfolio), with the garbage collector off and the
 result frozen out of its scans (a process that runs the monitor again reuses
-the index :func:`~.check.load_or_build` keeps in memory); the rows flagged or near last time are screened in a forked child
-(:class:`~.workers.Forked`) while the parent goes on.
+the index :func:`~.check.load_or_build` keeps in memory); the rows flagged or
+near last time are screened in a forked child (:class:`~.workers.Forked`)
+while the parent goes on.  A child forked before this process loads the index
+reads its own copy (:meth:`IndexLoader.at`): pages of one copy shared by fork
+are copied as either process touches them (reference counts), which slowed
+both.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import gc
 import json
 import logging
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..match import index as index_mod
@@ -119,17 +124,19 @@ def screen_rows(screener: Screener, items: Sequence[tuple], workers: int | None,
 Readings = Callable[[Sequence[tuple]], Iterable[tuple[str, tuple[NameForm, ...]]]]
 
 
-def background_screening(screener: Screener, keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1,
+def background_screening(screener: Callable[[], Screener], keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1,
                          readings: Readings | None = None) -> Forked:
     """Screen the ``(key, query[, expect hits])`` item of each key in a child (from ``at_least``
-    keys on), where the items are made too (their queries decoded off this process's path);
-    ``readings(items)``: their names' readings, if known (``normalize.known_readings``);
-    ``result()`` gives ``(key, record, near)`` per key, in order."""
+    keys on), where the screener is made (``screener()``: it may load its own index) and the
+    items too (their queries decoded off this process's path); ``readings(items)``: their names'
+    readings, if known (``normalize.known_readings``); ``result()`` gives ``(key, record, near)``
+    per key, in order."""
 
     def screen() -> list[tuple[int, dict | None, float]]:
+        made = screener()
         items = [item(key) for key in keys]
         with known_readings(readings(items) if readings else ()):
-            return [_screen_item(screener, one) for one in items]
+            return [_screen_item(made, one) for one in items]
 
     return Forked(screen, len(keys) >= at_least)
 
@@ -159,6 +166,14 @@ class IndexLoader:
     def __call__(self, store) -> MatchIndex:
         """The store's cached full index (built and cached if missing)."""
         path = cache_path(store)
+        index = self.at(path)
+        if index is None:
+            index = self.indexes[str(path)] = load_or_build(store)
+        return index
+
+    def at(self, path: Path) -> MatchIndex | None:
+        """The full index cached at ``path`` (None if there is no such file); no store needed,
+        so a forked child can load its own copy."""
         index = self.indexes.get(str(path))
         if index is not None:
             return index
@@ -177,13 +192,15 @@ class IndexLoader:
                 remember_index(path, index)
                 gc.freeze()
                 self.froze = IndexLoader.frozen = True
+                self.indexes[str(path)] = index
         finally:
             if enabled:
                 gc.enable()
-        if index is None:
-            index = load_or_build(store)
-        self.indexes[str(path)] = index
         return index
+
+    def loaded(self, path: Path) -> bool:
+        """Is the index at ``path`` in this process's memory already?"""
+        return str(path) in self.indexes or loaded_index(path) is not None
 
 
 __all__ = ["BACKGROUND_FROM", "BAND", "background_screening", "IndexLoader", "NearMatcher", "PARALLEL_FROM", "loaded_indexes", "near_screener", "screen_rows"]
