@@ -19,8 +19,9 @@ giving exactly the alerts a full re-screen would:
    can bring to the review threshold are screened against the full index
    (:mod:`.monitor_screening`; the first two kinds in a child process while
    this one runs the filter), their names' readings taken from the book
-   rather than read again (``--full`` reads them again, as ``screen`` does).  Rows a changed entity can bring within the
-   band but not to the threshold keep their status and become near misses,
+   rather than read again (``--full`` reads them again, as ``screen``
+   does).  Rows a changed entity can bring within the band but not to the
+   threshold keep their status and become near misses,
    re-screened at the next change.  Every other row had nothing within
    ``BAND`` of the review threshold and cannot come near it with a changed
    entity: it stays clear;
@@ -281,7 +282,10 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             _load_index(store, load, stages)
 
         def background_screener() -> Screener:
-            return near_screener(load.at(path), sources, thresholds)
+            index = load.at(path)
+            if index is None:  # the cache file went away: this fails the child, and this process does its work
+                raise StoreError(f"the match index {path} is gone")
+            return near_screener(index, sources, thresholds)
 
         with background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings) as background:
             index = _load_index(store, load, stages)

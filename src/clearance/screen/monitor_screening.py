@@ -198,9 +198,5 @@ class IndexLoader:
                 gc.enable()
         return index
 
-    def loaded(self, path: Path) -> bool:
-        """Is the index at ``path`` in this process's memory already?"""
-        return str(path) in self.indexes or loaded_index(path) is not None
-
 
 __all__ = ["BACKGROUND_FROM", "BAND", "background_screening", "IndexLoader", "NearMatcher", "PARALLEL_FROM", "loaded_indexes", "near_screener", "screen_rows"]
