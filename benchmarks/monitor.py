@@ -148,19 +148,11 @@ def _scenario(prepared: Path, tmp: Path, base: Path, rows: int, planted: list[st
     store.engine.dispose()
     shutil.copytree(tmp / "work", tmp / "registered")  # the state every run below starts from
 
-    incremental, full, again, warm = [], [], [], []
-    identical = True
-    for k in range(repeat):
-        inc = _timed(tmp, "incremental", profile if k == 0 else None)
-        whole = _timed(tmp, "full")
-        incremental.append(inc["seconds"])
-        full.append(whole["seconds"])
-        again.append(inc["again_s"])
-        warm.append(inc["warm"]["seconds"])
-        identical &= inc["keys"] == whole["keys"] == inc["warm"]["keys"]
-        if k == 0:
-            result = {"inc": inc, "full": whole}
-    inc, whole = result["inc"]["result"], result["full"]["result"]
+    runs = [(_timed(tmp, "incremental", profile if k == 0 else None), _timed(tmp, "full")) for k in range(repeat)]  # alternating
+    incremental, full = [i["seconds"] for i, _ in runs], [f["seconds"] for _, f in runs]
+    again, warm = [i["again_s"] for i, _ in runs], [i["warm"]["seconds"] for i, _ in runs]
+    identical = all(i["keys"] == f["keys"] == i["warm"]["keys"] for i, f in runs)
+    inc, whole = runs[0][0]["result"], runs[0][1]["result"]
     t_inc, t_full = statistics.median(incremental), statistics.median(full)
     t_warm = statistics.median(warm)
     return {
@@ -184,7 +176,7 @@ def _scenario(prepared: Path, tmp: Path, base: Path, rows: int, planted: list[st
         "resolved": inc["resolved"],
         "rows_rescreened": inc["rescreened"],
         "stages": inc["stages"],
-        "stages_warm": result["inc"]["warm"]["result"]["stages"],
+        "stages_warm": runs[0][0]["warm"]["result"]["stages"],
         "cores": len(os.sched_getaffinity(0)),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],

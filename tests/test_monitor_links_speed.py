@@ -86,6 +86,7 @@ class _Names:
 
 class _Index:
     def __init__(self, tokens: list[tuple[str, ...]]):
+        self.name_strs = [tuple(ts) for ts in tokens]
         self.name_wts = [tuple(1.0 + len(t) for t in ts) for ts in tokens]
         self.name_weak = [tuple(len(t) < 3 for t in ts) for ts in tokens]
 

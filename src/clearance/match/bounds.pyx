@@ -246,7 +246,7 @@ cdef class Tables:
         cdef Py_ssize_t x, i, j, a, m, lo, hi, length, n_heavy, n_touched, n_lettered, kind
         cdef int64_t f, k, s, n, row, rs, bitno, key
         cdef double running = 0.0, mx = -1e308, w, before, total, bonus, limit, light_w, light_i
-        cdef double partnered, matched, cover, rough, letter_weight, bound
+        cdef double partnered, matched, cover, rough, bound
         cdef Py_ssize_t bounded = 0
         cdef const int64_t *strings
         cdef const double *letter_weights

@@ -337,18 +337,11 @@ class ChangeFilter(Links):
         bound = self._bound(self.pos_weight[k], sims, pair_of, len(f), info)
         return bound * self._list_side(n, person, info) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
 
-    @cached_property
-    def _name_sides(self) -> tuple[list, list, list]:
-        """Per changed name: the list side the scorer takes (tokens, weights, weak flags)."""
-        index, ids = self.index, self.names.ids
-        return [index.name_strs[i] for i in ids], [index.name_wts[i] for i in ids], [index.name_weak[i] for i in ids]
-
     def _score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
         """The scorer's score of a form against changed name ``n``, times the name's factor."""
-        nid = self.names.ids[n]
-        index = self.index
+        listed, listed_weights, listed_weak = (side[n] for side in self._name_sides)
         person = _person(schema, self.names.schema[n])
-        return compare(tokens, weights, index.name_strs[nid], index.name_wts[nid], index.name_weak[nid], person, False) * self.names.factor[n]
+        return compare(tokens, weights, listed, listed_weights, listed_weak, person, False) * self.names.factor[n]
 
     def _form(self, form: int) -> tuple[tuple[str, ...], list[float]]:
         """A form's tokens and their weights, as the scorer takes them."""
@@ -389,30 +382,38 @@ class ChangeFilter(Links):
         """Steps 2 and 3 for these rows: those a changed entity can bring to the review
         threshold, those it can bring within the band (with their near miss), and the
         numbers of pairs bounded and scored."""
+        f, n, bounds, bounded = self._kept_pairs(rows, band)
+        order = np.lexsort((-bounds, self.book.form_row[f]))  # row by row, most promising pair first
+        high, near, scored = self._score_pairs(f[order], n[order], bounds[order], band, review)
+        return high, near, (int(bounded), scored)
+
+    def _kept_pairs(self, rows: list[int], band: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Step 2: the pairs of these rows whose exact bound reaches the band, with it, and the
+        number of pairs bounded (those the rough bound kept)."""
+        if self._compiled is not None:  # in one pass
+            return self._compiled.candidates(self._forms_of(rows), band, *self._union[1:], exact=True)
+        f, n, _ = self._pairs(rows, band)
+        bounds = self._pair_bounds(f, n)
+        keep = bounds >= band - EPS
+        return f[keep], n[keep], bounds[keep], len(f)
+
+    def _score_pairs(self, f: np.ndarray, n: np.ndarray, most: np.ndarray, band: float, review: float) -> tuple[set[int], dict[int, float], int]:
+        """Step 3: the scorer scores pairs (row by row, most promising first) until each row is
+        decided; returns the rows a pair brings to the review threshold, those it brings within
+        the band (with their near miss) and the number of pairs scored."""
         book = self.book
-        if self._compiled is not None:  # pairs and their exact bounds in one pass
-            f, n, bounds, bounded = self._compiled.candidates(self._forms_of(rows), band, *self._union[1:], exact=True)
-        else:
-            f, n, _ = self._pairs(rows, band)
-            bounds = self._pair_bounds(f, n)
-            bounded = len(f)
-            keep = bounds >= band - EPS
-            f, n, bounds = f[keep], n[keep], bounds[keep]
-        order = np.lexsort((-bounds, book.form_row[f]))  # row by row, most promising pair first
         if self._compiled is not None:
             tokens, weights, weak = self._name_sides
-            high, near, scored = self._compiled.decide(
-                np.ascontiguousarray(f[order]), np.ascontiguousarray(n[order]), np.ascontiguousarray(bounds[order]), band, review,
+            return self._compiled.decide(
+                np.ascontiguousarray(f), np.ascontiguousarray(n), np.ascontiguousarray(most), band, review,
                 book.vocab, self.weights.tolist(), tokens, weights, weak, book.rows,
             )
-            return high, near, (int(bounded), scored)
         high: set[int] = set()
         near: dict[int, float] = {}
         scored = 0
         forms: dict[int, tuple[tuple[str, ...], list[float]]] = {}
-        f = f[order]
-        for form, pos, name, most in zip(f.tolist(), book.form_row[f].tolist(), n[order].tolist(), bounds[order].tolist()):
-            if pos in high or (near.get(pos, 0.0) >= band and most < review - EPS):
+        for form, pos, name, bound in zip(f.tolist(), book.form_row[f].tolist(), n.tolist(), most.tolist()):
+            if pos in high or (near.get(pos, 0.0) >= band and bound < review - EPS):
                 continue  # decided: it can reach the review threshold / no better than what it has
             if form not in forms:
                 forms[form] = self._form(form)
@@ -423,8 +424,8 @@ class ChangeFilter(Links):
                 high.add(pos)
                 near.pop(pos, None)
             elif score >= band - EPS:
-                near[pos] = max(near.get(pos, 0.0), min(review - EPS, most))
-        return high, near, (int(bounded), scored)
+                near[pos] = max(near.get(pos, 0.0), min(review - EPS, bound))
+        return high, near, scored
 
     def _identifier_rows(self) -> Iterable[int]:
         ids = self.index.identifiers
@@ -469,10 +470,10 @@ class ChangeFilter(Links):
             person = _person(schema, names.schema[name])
             found = known.get((tokens, name, person))
             if found is None:
-                nid = names.ids[name]
+                _, listed_weights, listed_weak = (side[name] for side in self._name_sides)
                 found = known[(tokens, name, person)] = (
                     self._score(tokens, weights, name, schema),
-                    *reference(tokens, weights, names.tokens[name], self.index.name_wts[nid], self.index.name_weak[nid], person),
+                    *reference(tokens, weights, names.tokens[name], listed_weights, listed_weak, person),
                 )
             scores.append(found[0])
             shares.append(found[1])

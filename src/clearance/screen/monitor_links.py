@@ -14,6 +14,7 @@ of its tokens' first letters.
 
 from __future__ import annotations
 
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -57,18 +58,25 @@ class Links:
         self._link()
         self._initials()
 
+    @cached_property
+    def _name_sides(self) -> tuple[list, list, list]:
+        """Per changed name: the list side the scorer takes (tokens, weights, weak flags)."""
+        index, ids = self.index, self.names.ids
+        return [index.name_strs[i] for i in ids], [index.name_wts[i] for i in ids], [index.name_weak[i] for i in ids]
+
     def _link(self) -> None:
         """The partner relation at (portfolio string, changed name) level, as sorted keys
         ``string * len(names) + name`` with the best similarity and the most list weight
         (times similarity) a partnership can match; portfolio strings are the book's tokens
         then its compounds."""
-        book, names, index = self.book, self.names, self.index
+        book, names = self.book, self.names
         # every token of the changed names, flat, and every compound of two adjacent ones
         sizes = np.fromiter((len(t) for t in names.tokens), dtype=np.int64, count=len(names))
         flat = [t for tokens in names.tokens for t in tokens]
         owner = np.repeat(np.arange(len(names)), sizes)
-        weights = np.fromiter(chain.from_iterable(index.name_wts[nid] for nid in names.ids), dtype=np.float64, count=len(flat))
-        weak = np.fromiter(chain.from_iterable(index.name_weak[nid] for nid in names.ids), dtype=bool, count=len(flat))
+        _, name_weights, name_weak = self._name_sides
+        weights = np.fromiter(chain.from_iterable(name_weights), dtype=np.float64, count=len(flat))
+        weak = np.fromiter(chain.from_iterable(name_weak), dtype=bool, count=len(flat))
         strong = np.where(weak, 0.0, weights)
         self.flat, self.flat_owner, self.flat_strong, self.flat_sizes = flat, owner, strong, sizes
         self._flat_weights = weights

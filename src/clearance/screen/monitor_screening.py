@@ -124,19 +124,19 @@ def screen_rows(screener: Screener, items: Sequence[tuple], workers: int | None,
 Readings = Callable[[Sequence[tuple]], Iterable[tuple[str, tuple[NameForm, ...]]]]
 
 
-def background_screening(screener: Callable[[], Screener], keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1,
+def background_screening(make_screener: Callable[[], Screener], keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1,
                          readings: Readings | None = None) -> Forked:
     """Screen the ``(key, query[, expect hits])`` item of each key in a child (from ``at_least``
-    keys on), where the screener is made (``screener()``: it may load its own index) and the
+    keys on), where the screener is made (``make_screener()``: it may load its own index) and the
     items too (their queries decoded off this process's path); ``readings(items)``: their names'
     readings, if known (``normalize.known_readings``); ``result()`` gives ``(key, record, near)``
     per key, in order."""
 
     def screen() -> list[tuple[int, dict | None, float]]:
-        made = screener()
+        screener = make_screener()
         items = [item(key) for key in keys]
         with known_readings(readings(items) if readings else ()):
-            return [_screen_item(made, one) for one in items]
+            return [_screen_item(screener, one) for one in items]
 
     return Forked(screen, len(keys) >= at_least)
 
