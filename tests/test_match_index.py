@@ -3,14 +3,15 @@ candidates, identifiers, (de)serialisation."""
 
 from __future__ import annotations
 
+import pickle
 import random
 from array import array
 
 import pytest
 
 from clearance.match import index as index_mod
-from clearance.match.candidates import candidates, token_matches
-from clearance.match.index import MatchIndex
+from clearance.match.candidates import _deletions, candidates, token_matches
+from clearance.match.index import MatchIndex, StringTable
 from clearance.match.matcher import CANDIDATES, ROUGH_MIN
 from clearance.match.normalize import analyze
 from clearance.match.score import token_sim
@@ -227,9 +228,31 @@ def test_list_token_neighbours_are_computed_at_build(index):
     bare = MatchIndex(**{k: v for k, v in index.__getstate__().items() if k != "neighbours"})
     for tid, token in enumerate(index.tokens):
         assert index.neighbours[tid] == token_matches(bare, token)
-        assert token_matches(index, token) is index.neighbours[tid]
+        assert token_matches(index, token) == index.neighbours[tid]
+        assert token_matches(index, token) is token_matches(index, token)  # made once, then cached
     typo = MatchIndex.build([("x", entity("a", "Company", "HIKVISION")), ("x", entity("b", "Company", "HIKVISON"))])
     assert dict(typo.neighbours[typo.vocab["hikvision"]]) == {typo.vocab["hikvision"]: 1.0, typo.vocab["hikvison"]: token_sim("hikvision", "hikvison")}
+
+
+def test_index_tables_read_like_the_dicts_and_lists_they_replace_after_a_pickle_round_trip(index):
+    """The deletion keys and the neighbours are stored as arrays (they load faster): each lookup
+    gives what a dict or list of tuples gave, before and after pickling."""
+    deletes: dict[str, list[int]] = {}
+    for tid, token in enumerate(index.tokens):
+        if len(token) >= 4:
+            for d in set(_deletions(token)):
+                deletes.setdefault(d, []).append(tid)
+    loaded = pickle.loads(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+    for table in (index.deletes, loaded.deletes):
+        assert len(table) == len(deletes)
+        for key, tids in deletes.items():
+            assert table.get(key) == tuple(tids)
+        assert table.get("zzzz-not-a-key") == () and table.get("", None) is None
+    assert [loaded.neighbours[t] for t in range(len(index.tokens))] == [index.neighbours[t] for t in range(len(index.tokens))]
+    assert loaded.entities == index.entities
+    assert len({id(e.source) for e in loaded.entities}) == len({e.source for e in loaded.entities})  # shared, written once
+    with pytest.raises(ValueError):
+        StringTable({"a\x00b": [1]})
 
 
 def test_typo_lookups_try_list_tokens_in_id_order():

@@ -120,11 +120,21 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
     hit = cache.get(token)
     if hit is not None:
         return hit
-    vocab = index.vocab
-    tid = vocab.get(token)
+    tid = index.vocab.get(token)
     if tid is not None and index.neighbours:
-        return index.neighbours[tid]  # a list token: computed at build
-    tokens = index.tokens
+        result = index.neighbours[tid]  # a list token: computed at build
+    else:
+        result = _token_matches(index, token, tid)
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    cache[token] = result
+    return result
+
+
+def _token_matches(index: MatchIndex, token: str, tid: int | None) -> tuple[tuple[int, float], ...]:
+    """:func:`token_matches` worked out: the token itself if listed, tokens one deletion
+    away either way, else tokens two edits away (up to ten)."""
+    vocab, tokens = index.vocab, index.tokens
     found: dict[int, float] = {}
     if tid is not None:
         found[tid] = 1.0
@@ -161,11 +171,7 @@ def token_matches(index: MatchIndex, token: str) -> tuple[tuple[int, float], ...
                     s = _fetch_sim(token, choices[k])
                     if s:
                         found[bucket[near[k]]] = s
-    result = tuple(found.items())
-    if len(cache) > _CACHE_LIMIT:
-        cache.clear()
-    cache[token] = result
-    return result
+    return tuple(found.items())
 
 
 def _deletions(token: str) -> list[str]:

@@ -27,6 +27,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
+import orjson
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, select
 
 from .schema import metadata
@@ -148,6 +149,12 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def hit_json(hit: dict) -> str:
+    """An alert's ``hit`` column: the hit as JSON, keys sorted (orjson: a monitor run writes
+    thousands, and ``json`` took a fifth of its write time)."""
+    return orjson.dumps(hit, option=orjson.OPT_SORT_KEYS, default=str).decode()
+
+
 def alert_rows(record: dict, row_key: str, run_id: int, portfolio_id: int | None, snapshots: dict[str, dict], seen: str) -> Iterator[dict]:
     """Alert rows (for ``alerts``) of one flagged screening record."""
     query = (record.get("hits") or [{}])[0].get("explanation", {}).get("query_name") if record.get("hits") else None
@@ -174,7 +181,7 @@ def alert_rows(record: dict, row_key: str, run_id: int, portfolio_id: int | None
             "last_seen": seen,
             "snapshot_id": snap.get("snapshot_id"),
             "snapshot": f"{hit['source']}@{snap['version']}" if snap else None,
-            "hit": dumps(hit),
+            "hit": hit_json(hit),
         }
 
 
@@ -254,6 +261,7 @@ def _decode(run: dict) -> dict:
 __all__ = [
     "alerts",
     "alert_rows",
+    "hit_json",
     "ensure_row_state",
     "get_run",
     "insert_many",
