@@ -122,6 +122,25 @@ def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_p
     assert alert_keys(store, later.portfolio_id) == alert_keys(store, reference.portfolio_id)
     again = add_portfolio(store, src, "dpl", replace=True)
     assert again.portfolio_id == first.portfolio_id and again.open == reference.open
+    # rows' state: set (back to the default: gone), near misses raised, never lowered
+    with store.engine.begin() as conn:
+        r.write_row_states(conn, again.portfolio_id, [(0, "review", 0.8), (1, "clear", 0.0), (2, "clear", 0.75)])
+        r.raise_nears(conn, again.portfolio_id, {0: 0.7, 1: 0.72, 2: 0.9})
+    assert row_states(store, again.portfolio_id) == {0: ("review", 0.8), 1: ("clear", 0.72), 2: ("clear", 0.9)}
+    with store.engine.begin() as conn:
+        r.write_row_states(conn, again.portfolio_id, [(1, "clear", 0.0), (2, "match", 1.0)])
+    assert row_states(store, again.portfolio_id) == {0: ("review", 0.8), 2: ("match", 1.0)}
+
+
+def row_states(store, portfolio_id: int) -> dict[int, tuple[str, float]]:
+    """The rows ``portfolio_row_state`` holds: row index -> (status, near miss)."""
+    from sqlalchemy import select
+
+    from clearance.store import runs as r
+
+    s = r.portfolio_row_state
+    with store.engine.connect() as conn:
+        return {i: (status, near) for i, status, near in conn.execute(select(s.c.row_index, s.c.status, s.c.near).where(s.c.portfolio_id == portfolio_id))}
 
 
 @pytest.mark.parametrize("how", ["no cache", "older store", "one process", "child loads its index"])
@@ -131,11 +150,10 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
     in ``portfolio_rows``) it fills ``portfolio_row_state``; without fork (or with threads
     about) it screens in one process; a run in a process that has not loaded the index yet
     (a CLI command) forks its background child first, which reads its own copy."""
-    from sqlalchemy import func, select
-
     from clearance.screen import workers
     from clearance.screen.monitor import add_portfolio, run_portfolio
     from clearance.store import runs as r
+    from clearance.store import schema as t
 
     store, path = portfolio
     store.activate("us-ofac-sdn", 1)
@@ -145,9 +163,13 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
         assert {c.name.split(".", 1)[1] for c in cached} == {"book", "state.pkl"}
         for file in cached:
             file.unlink()
-        if how == "older store":
+        if how == "older store":  # rows' state only in portfolio_rows, and the store not yet upgraded
+            from clearance.store import Store
+
             with store.engine.begin() as conn:
                 conn.execute(r.portfolio_row_state.delete().where(r.portfolio_row_state.c.portfolio_id == first.portfolio_id))
+                conn.execute(t.meta.delete().where(t.meta.c.key == r.ROW_STATE_LAYOUT))
+            store = Store(store.engine, store.home)  # opening it upgrades it
     elif how == "one process":
         monkeypatch.setattr(workers.threading, "active_count", lambda: 2)
     else:
@@ -174,8 +196,10 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
     assert result.new > 0 and result.resolved > 0 and "fallback" not in result.stages
     reference = add_portfolio(store, path, "reference")
     assert alert_keys(store, result.portfolio_id) == alert_keys(store, reference.portfolio_id)
-    with store.engine.connect() as conn:
-        states = dict(conn.execute(
-            select(r.portfolio_row_state.c.portfolio_id, func.count()).group_by(r.portfolio_row_state.c.portfolio_id)
-        ).all())
-    assert states[result.portfolio_id] == states[reference.portfolio_id] == first.rows
+    # the rows' state: each row's status as a full re-screen leaves it, a near miss at least as high
+    # (rows the run did not screen keep a bound), and only rows not clear without a near miss held
+    monitored, full = row_states(store, result.portfolio_id), row_states(store, reference.portfolio_id)
+    assert 0 < len(full) < first.rows and r.DEFAULT_STATE not in [*full.values(), *monitored.values()]
+    for i in range(first.rows):
+        (status, near), (full_status, full_near) = monitored.get(i, r.DEFAULT_STATE), full.get(i, r.DEFAULT_STATE)
+        assert status == full_status and near >= full_near - 1e-9, i

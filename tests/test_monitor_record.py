@@ -1,24 +1,18 @@
 """``record_run`` told the rows' previous state writes only the rows whose state changed, and
-leaves the row state a run writing every row leaves (OFAC SDN 2019-01 -> 2021-07)."""
+leaves the row state a run writing every row leaves (OFAC SDN 2019-01 -> 2021-07); the table
+holds only rows not clear without a near miss."""
 
 from __future__ import annotations
 
 import types
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 
+from clearance.store.runs import DEFAULT_STATE
 from tests.test_batch_support import monitor_home, screen_home, sdn_2019_index, warm_bundled_home  # noqa: F401
 from tests.test_monitor import portfolio  # noqa: F401
-
-
-def row_state(store, portfolio_id: int) -> dict[int, tuple[str, float]]:
-    from clearance.store import runs as r
-
-    s = r.portfolio_row_state
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(s.c.row_index, s.c.status, s.c.near).where(s.c.portfolio_id == portfolio_id))
-        return {i: (status, near) for i, status, near in rows}
+from tests.test_monitor import row_states
 
 
 def recorded_run(store, monkeypatch, full: bool, stale: bool = False):
@@ -31,15 +25,17 @@ def recorded_run(store, monkeypatch, full: bool, stale: bool = False):
     seen: dict = {}
 
     def record(store, p, results, keys, nears, changes, snapshots, thresholds, sources, stages, full, result, *_):
-        seen.update(before=row_state(store, p.id), results=results, nears=nears)
-        previous = {i: seen["before"][i] for i in results}
+        seen.update(before=row_states(store, p.id), results=results, nears=nears)
+        previous = {i: seen["before"].get(i, DEFAULT_STATE) for i in results}
         if stale:  # as if a run was recorded after this one read the state: every row is written
             previous = {i: (rec["status"] if rec else "error", near) for i, (rec, near) in results.items()}
             p = types.SimpleNamespace(**{**p._mapping, "last_run_id": -1})
         return monitor_alerts.record_run(store, p, results, keys, nears, changes, snapshots, thresholds, sources, stages, full, result, previous)
 
     def count(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE portfolio_row_state SET status"):
+        if statement.startswith("DELETE FROM portfolio_row_state") or (
+            statement.startswith("INSERT INTO portfolio_row_state") and "SET status" in statement
+        ):  # a row's state set (not a near miss raised)
             seen["written"] = seen.get("written", 0) + (len(parameters) if executemany else 1)
 
     monkeypatch.setattr(monitor, "record_run", record)
@@ -60,11 +56,15 @@ def test_only_changed_row_states_are_written(portfolio, monkeypatch, full, stale
     add_portfolio(store, path, "book")
     store.activate("us-ofac-sdn", 2)
     result, seen = recorded_run(store, monkeypatch, full, stale)
-    expected = dict(seen["before"])
+    before = seen["before"]
+    expected = dict(before)
     for i, near in seen["nears"].items():
-        expected[i] = (expected[i][0], max(expected[i][1], near))
+        status, was = expected.get(i, DEFAULT_STATE)
+        expected[i] = (status, max(was, near))
     expected.update({i: (rec["status"] if rec else "error", near) for i, (rec, near) in seen["results"].items()})
-    assert row_state(store, result.portfolio_id) == expected
-    changed = sum(seen["before"][i] != expected[i] for i in seen["results"])
+    expected = {i: state for i, state in expected.items() if state != DEFAULT_STATE}
+    assert row_states(store, result.portfolio_id) == expected
+    assert any(i not in expected for i in seen["results"]) and any(i not in before for i in expected)  # rows left and joined
+    changed = sum(before.get(i, DEFAULT_STATE) != expected.get(i, DEFAULT_STATE) for i in seen["results"])
     assert 0 < changed < len(seen["results"])
     assert seen.get("written", 0) == (len(seen["results"]) if stale else changed)

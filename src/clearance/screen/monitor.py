@@ -171,7 +171,7 @@ def add_portfolio(
             }
             for x in rows
         ))
-        r.ensure_row_state(conn, pid)
+        r.write_row_states(conn, pid, ((x["row_index"], (results[x["row_index"]][0] or {"status": "error"})["status"], results[x["row_index"]][1]) for x in rows), new=True)
         conn.execute(r.portfolios.update().where(r.portfolios.c.id == pid).values(last_run_id=run_id))
     _prepare(store, pid, rows, queries, results, run_id)
     result.portfolio_id, result.run_id = pid, run_id

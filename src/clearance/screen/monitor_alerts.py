@@ -149,28 +149,11 @@ def record_run(
                 ),
                 resolved_rows,
             )
-        state_rows = r.portfolio_row_state
-        if results or nears:
-            r.ensure_row_state(conn, p.id)
         if previous and conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() == p.last_run_id:
             # no run recorded since ``previous`` was read: it is what the table holds
             row_states = [s for s in row_states if previous.get(s[0]) != s[1:]]
-        if row_states:
-            r.update_many(
-                conn,
-                state_rows.update()
-                .where(state_rows.c.portfolio_id == p.id, state_rows.c.row_index == bindparam("b_row"))
-                .values(status=bindparam("b_status"), near=bindparam("b_near")),
-                [{"b_row": i, "b_status": status, "b_near": near} for i, status, near in row_states],
-            )
-        if nears:
-            r.update_many(
-                conn,
-                state_rows.update()
-                .where(state_rows.c.portfolio_id == p.id, state_rows.c.row_index == bindparam("b_row"), state_rows.c.near < bindparam("b_near"))
-                .values(near=bindparam("b_near")),
-                [{"b_row": i, "b_near": near} for i, near in nears.items()],
-            )
+        r.write_row_states(conn, p.id, row_states)
+        r.raise_nears(conn, p.id, nears)
         conn.execute(r.portfolios.update().where(r.portfolios.c.id == p.id).values(state=r.dumps(state), last_run_id=run_id, updated_at=stamp))
         result.open = conn.execute(
             select(func.count()).select_from(r.alerts).where(r.alerts.c.portfolio_id == p.id, r.alerts.c.status == "open")

@@ -481,15 +481,15 @@ def load_state(store, p, book: Book) -> RowState:
     if isinstance(state, RowState) and state.run_id == p.last_run_id and len(state.status) == book.rows:
         return state
     rows = r.portfolio_row_state
-    with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        r.ensure_row_state(conn, p.id)
+    with store.engine.connect() as conn:
         found = dict(
             ((row.row_index, (row.status, row.near)) for row in conn.execute(
                 select(rows.c.row_index, rows.c.status, rows.c.near).where(rows.c.portfolio_id == p.id)
             ))
         )
-    status = np.array([_CODE.get(found.get(int(i), ("error", 0.0))[0], _CODE["error"]) for i in book.row_index], dtype=np.int8)
-    near = np.array([found.get(int(i), ("error", 0.0))[1] for i in book.row_index], dtype=np.float64)
+    states = [found.get(int(i), r.DEFAULT_STATE) for i in book.row_index]  # the table holds rows not at the default
+    status = np.array([_CODE.get(s, _CODE["error"]) for s, _ in states], dtype=np.int8)
+    near = np.array([n for _, n in states], dtype=np.float64)
     return RowState(p.last_run_id or 0, status, near)
 
 

@@ -464,8 +464,11 @@ class ChangeFilter(Links):
         bounds = self._pair_bounds(f, n).tolist() if chosen else []
         scores, shares, infos = [], [], []
         known: dict[tuple, tuple[float, float, float]] = {}  # rows repeat names: each (reading, name, as people?) once
+        readings: dict[int, tuple[tuple[str, ...], list[float]]] = {}
         for form, (pos, hit, name) in zip(forms, chosen):
-            tokens, weights = self._form(form)
+            if form not in readings:
+                readings[form] = self._form(form)
+            tokens, weights = readings[form]
             schema = book.schemas[pos]
             person = _person(schema, names.schema[name])
             found = known.get((tokens, name, person))

@@ -10,9 +10,10 @@
 ``portfolios``       a registered set of counterparties kept under monitoring
 ``portfolio_rows``   its rows, with the fields screened (and their result when
                      registered)
-``portfolio_row_state``  each row's last status and near miss, which every
-                     monitor run updates for the rows it screens (a narrow
-                     table: rewriting wide rows cost three times as much)
+``portfolio_row_state``  the last status and near miss of each row whose are not
+                     the default (clear, no near miss): most rows are clear, so a
+                     monitor run's writes touch a few pages of a small table, not
+                     one page in six of a table with a row per portfolio row
 
 A run and its alerts are written in one transaction: a failed run leaves
 nothing behind.  Alert rows are identified across runs by
@@ -25,10 +26,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 import orjson
-from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, select
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, and_, bindparam, select
 
 from .schema import metadata
 
@@ -131,14 +133,64 @@ portfolio_row_state = Table(
 )
 
 
-def ensure_row_state(conn, portfolio_id: int) -> None:
-    """Fill a portfolio's row state from its rows if it has none (a store an older version
-    made kept the state in ``portfolio_rows``); inside the caller's transaction."""
-    if conn.execute(select(portfolio_row_state.c.row_index).where(portfolio_row_state.c.portfolio_id == portfolio_id).limit(1)).first() is None:
-        columns = (portfolio_rows.c.portfolio_id, portfolio_rows.c.row_index, portfolio_rows.c.status, portfolio_rows.c.near)
-        conn.execute(portfolio_row_state.insert().from_select(
-            ["portfolio_id", "row_index", "status", "near"], select(*columns).where(portfolio_rows.c.portfolio_id == portfolio_id)
-        ))
+#: The state of a row ``portfolio_row_state`` does not hold: clear, no near miss.
+DEFAULT_STATE = ("clear", 0.0)
+#: ``meta`` key set once a store keeps row states as above (older stores: every row, or none).
+ROW_STATE_LAYOUT = "row_state"
+
+
+def _upsert(conn, **only_if):
+    """INSERT ... ON CONFLICT (portfolio_id, row_index) DO UPDATE for the connection's dialect:
+    ``only_if``'s columns (``near=True``) are raised, never lowered; without, status and near are set."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(portfolio_row_state)
+    new = statement.excluded
+    table = portfolio_row_state.c
+    if only_if:
+        return statement.on_conflict_do_update(
+            index_elements=[table.portfolio_id, table.row_index], set_={c: new[c] for c in only_if},
+            where=and_(*(table[c] < new[c] for c in only_if)),
+        )
+    return statement.on_conflict_do_update(index_elements=[table.portfolio_id, table.row_index], set_={"status": new.status, "near": new.near})
+
+
+def write_row_states(conn, portfolio_id: int, states: Iterable[tuple[int, str, float]], new: bool = False) -> None:
+    """Set these rows' (row index, status, near miss): rows back to the default state are
+    deleted, the others inserted or updated (``new``: the portfolio has no row state yet)."""
+    kept, gone = [], []
+    for i, status, near in states:
+        if (status, near) == DEFAULT_STATE:
+            gone.append({"b_row": i})
+        else:
+            kept.append({"portfolio_id": portfolio_id, "row_index": i, "status": status, "near": near})
+    table = portfolio_row_state
+    if new:
+        insert_many(conn, table, kept)
+        return
+    update_many(conn, table.delete().where(table.c.portfolio_id == portfolio_id, table.c.row_index == bindparam("b_row")), gone)
+    update_many(conn, _upsert(conn), kept)
+
+
+def raise_nears(conn, portfolio_id: int, nears: dict[int, float]) -> None:
+    """Raise rows' near miss to at least these (a row the table does not hold is clear)."""
+    rows = [{"portfolio_id": portfolio_id, "row_index": i, "status": DEFAULT_STATE[0], "near": near} for i, near in nears.items() if near > 0.0]
+    update_many(conn, _upsert(conn, near=True), rows)
+
+
+def upgrade_row_state(conn) -> None:
+    """Once per store, inside the caller's write transaction: keep only rows not at the default
+    state.  A store made before ``portfolio_row_state`` kept rows' state in ``portfolio_rows``:
+    portfolios without row state take it from there."""
+    table, rows = portfolio_row_state, portfolio_rows
+    having = select(table.c.portfolio_id).distinct()
+    columns = (rows.c.portfolio_id, rows.c.row_index, rows.c.status, rows.c.near)
+    conn.execute(table.insert().from_select(
+        ["portfolio_id", "row_index", "status", "near"], select(*columns).where(rows.c.portfolio_id.not_in(having))
+    ))
+    conn.execute(table.delete().where(table.c.status == DEFAULT_STATE[0], table.c.near == DEFAULT_STATE[1]))
 
 
 def now() -> str:
@@ -202,12 +254,13 @@ def update_many(conn, statement, rows: list[dict]) -> None:
     if not rows:
         return
     compiled = statement.compile(dialect=conn.dialect)
-    fixed = compiled.params  # values written into the statement (``portfolio_id == 3``)
+    fixed = {k: v for k, v in compiled.params.items() if k not in rows[0]}  # values written into the statement (``portfolio_id == 3``)
     if compiled.positiontup is not None:  # positional parameters (SQLite's "?")
         names = compiled.positiontup
-        params: list = [tuple(row[n] if n in row else fixed[n] for n in names) for row in rows]
+        get = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        params: list = list(map(get, (map(lambda row: {**row, **fixed}, rows) if fixed else rows)))
     else:  # named parameters (psycopg's "%(name)s")
-        params = [{**fixed, **row} for row in rows]
+        params = [{**row, **fixed} for row in rows] if fixed else rows
     conn.exec_driver_sql(str(compiled), params)
 
 
@@ -262,7 +315,11 @@ __all__ = [
     "alerts",
     "alert_rows",
     "hit_json",
-    "ensure_row_state",
+    "DEFAULT_STATE",
+    "ROW_STATE_LAYOUT",
+    "raise_nears",
+    "upgrade_row_state",
+    "write_row_states",
     "get_run",
     "insert_many",
     "insert_run",

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from ..errors import SourceError, StoreError
 from ..model import Entity
 from ..sources import format_for
+from . import runs
 from . import schema as t
 
 #: Called as progress(done, total) while entities are written.
@@ -106,7 +107,7 @@ class Store:
         self.home = home
         t.metadata.create_all(engine)
         with engine.begin() as conn:
-            found = dict(conn.execute(select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.in_(("schema_version", "indexes")))).all())
+            found = dict(conn.execute(select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.in_(("schema_version", "indexes", runs.ROW_STATE_LAYOUT)))).all())
             version = found.get("schema_version")
             if version is None:
                 try:
@@ -125,6 +126,14 @@ class Store:
                         conn.execute(t.meta.insert().values(key="indexes", value=_INDEXES))
                     except IntegrityError:  # pragma: no cover - a concurrent first open
                         pass
+        if runs.ROW_STATE_LAYOUT not in found:  # a new store, or one an older version made: once
+            with engine.connect().execution_options(immediate=True) as conn:
+                try:
+                    with conn.begin():  # the key first: a concurrent first open waits, then fails on it
+                        conn.execute(t.meta.insert().values(key=runs.ROW_STATE_LAYOUT, value="sparse"))
+                        runs.upgrade_row_state(conn)
+                except IntegrityError:  # pragma: no cover - a concurrent first open did it
+                    pass
 
     @property
     def cache_dir(self) -> Path:
