@@ -68,7 +68,7 @@ def _portfolio(**changes):
 
 
 def test_round_trip(store):
-    from clearance.screen.monitor_book import Book, Texts, _path, _read_book, save_book
+    from clearance.screen.monitor_book import Book, Texts, _path, _read_book, pick, save_book
 
     book = Book.build("k", _rows())
     save_book(store, 1, book)
@@ -80,6 +80,9 @@ def test_round_trip(store):
     assert back.row_keys[3] == "3:ключ-3" and back.query(3)["name"] == "Zoë Ångström-Łukasz 🚢" and back.queries[2:4] == list(book.queries[2:4])
     with pytest.raises(IndexError):
         back.queries[len(QUERIES) + 1]
+    some = [3, 1, 0, 3, len(QUERIES) - 1]
+    assert pick(back.queries, some) == [back.queries[i] for i in some] == pick(list(book.queries), some)  # None too
+    assert pick(back.row_keys, some) == [back.row_keys[i] for i in some]
     assert dict(back.identifiers) == {0: ["US0378331005"], 3: ["IMO9319466"], 6: []} and back.identifiers[3] == ["IMO9319466"] and 1 not in back.identifiers
     assert not back.tok.flags.writeable and not back.table.keys.flags.writeable  # mapped, read only
     save_book(store, 1, back)  # a loaded book saves as well
@@ -159,3 +162,15 @@ def _read_book_key(store) -> str:
     from clearance.screen.monitor_book import _path, _read_book
 
     return _read_book(_path(store, 1, "book")).key
+
+
+def test_row_state_updates_and_raises_near_misses():
+    from clearance.screen.monitor_book import STATUSES, RowState
+
+    state = RowState.empty(1, 5)
+    state.update([3, 0, 4], ["match", "clear", "nonsense"], [0.95, 0.0, 0.7], 2)
+    assert [STATUSES[s] for s in state.status] == ["clear", "error", "error", "match", "error"] and state.run_id == 2
+    state.raise_near({0: 0.72, 3: 0.5, 4: 0.71})
+    assert state.near.tolist() == [0.72, 0.0, 0.0, 0.95, 0.71]
+    state.raise_near({})
+    assert state.flagged().tolist() == [False, False, False, True, False] and state.flagged_or_near(0.71).tolist() == [0, 3, 4]

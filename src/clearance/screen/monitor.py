@@ -59,6 +59,7 @@ from .monitor_book import (
     load_state,
     name_tokens,
     norm_version,
+    pick,
     save_book,
     save_state,
 )
@@ -315,15 +316,18 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
 
 def _finish(store, p, book: Book | None, rows: RowState | None, results: dict, nears: dict, changes: ChangeSet, snapshots, thresholds,
             sources, stages: dict, full: bool, result: MonitorResult, started: float) -> MonitorResult:
-    by_index = {int(book.row_index[pos]): value for pos, value in results.items()} if book is not None else {}
-    keys = {int(book.row_index[pos]): book.row_keys[pos] for pos in results} if book is not None else {}
-    near_rows = {int(book.row_index[pos]): value for pos, value in nears.items()} if book is not None else {}
+    positions = list(results)
+    index_of = book.row_index[positions].tolist() if book is not None else []  # row position -> row index
+    by_index = dict(zip(index_of, results.values()))
+    keys = dict(zip(index_of, pick(book.row_keys, positions))) if book is not None else {}
+    near_rows = dict(zip(book.row_index[list(nears)].tolist(), nears.values())) if book is not None else {}
     result.rescreened = len(results)
     # the rows' state as the last run left it (``rows`` is updated below): only changed rows are written
-    previous = {int(book.row_index[pos]): (STATUSES[rows.status[pos]], float(rows.near[pos])) for pos in results} if book is not None and rows is not None else None
+    previous = None
+    if book is not None and rows is not None:
+        previous = dict(zip(index_of, zip(map(STATUSES.__getitem__, rows.status[positions].tolist()), rows.near[positions].tolist())))
     record_run(store, p, by_index, keys, near_rows, changes, snapshots, thresholds, sources, stages, full, result, previous)
     if book is not None and rows is not None:
-        positions = list(results)
         rows.update(positions, [(rec or {}).get("status", "error") for rec, _ in results.values()], [near for _, near in results.values()], result.run_id)
         rows.raise_near(nears)
         save_state(store, p.id, rows)

@@ -129,9 +129,9 @@ def record_run(
             reason = "entity removed from the list" if before["entity_id"] in removed_ids else "no longer matches"
             resolved_rows.append({"b_id": before["id"], "last_run_id": run_id, "resolved_at": stamp, "resolution": reason})
             result.alerts.append(brief({**before, "resolution": reason}, "resolved"))
-        r.insert_many(conn, r.alerts, new_rows)
+        r.execute_many(conn, r.alerts.insert(), new_rows)
         if changed_rows:
-            r.update_many(
+            r.execute_many(
                 conn,
                 r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
                     last_run_id=bindparam("last_run_id"), last_seen=bindparam("last_seen"), score=bindparam("score"),
@@ -141,7 +141,7 @@ def record_run(
                 changed_rows,
             )
         if resolved_rows:
-            r.update_many(
+            r.execute_many(
                 conn,
                 r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
                     status="resolved", last_run_id=bindparam("last_run_id"), resolved_at=bindparam("resolved_at"),

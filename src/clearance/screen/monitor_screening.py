@@ -19,11 +19,12 @@ both.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
+
+import orjson
 
 from ..match import index as index_mod
 from ..match.index import MatchIndex
@@ -96,7 +97,7 @@ def _screen_item(screener: Screener, item: tuple) -> tuple[int, dict | None, flo
     if query is None:
         return index, None, 0.0
     memo = screener.__dict__.setdefault("_near_cache", {})  # identical queries are screened once per process
-    key = json.dumps(query, sort_keys=True, ensure_ascii=False)
+    key = orjson.dumps(query, option=orjson.OPT_SORT_KEYS)
     found = memo.get(key)
     if found is None:
         screener.matcher.last_near = 0.0  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, and_, bindparam, select
+from sqlalchemy.sql.dml import Insert
 
 from .schema import metadata
 
@@ -170,14 +171,14 @@ def write_row_states(conn, portfolio_id: int, states: Iterable[tuple[int, str, f
     if new:
         insert_many(conn, table, kept)
         return
-    update_many(conn, table.delete().where(table.c.portfolio_id == portfolio_id, table.c.row_index == bindparam("b_row")), gone)
-    update_many(conn, _upsert(conn), kept)
+    execute_many(conn, table.delete().where(table.c.portfolio_id == portfolio_id, table.c.row_index == bindparam("b_row")), gone)
+    execute_many(conn, _upsert(conn), kept)
 
 
 def raise_nears(conn, portfolio_id: int, nears: dict[int, float]) -> None:
     """Raise rows' near miss to at least these (a row the table does not hold is clear)."""
     rows = [{"portfolio_id": portfolio_id, "row_index": i, "status": DEFAULT_STATE[0], "near": near} for i, near in nears.items() if near > 0.0]
-    update_many(conn, _upsert(conn, near=True), rows)
+    execute_many(conn, _upsert(conn, near=True), rows)
 
 
 def upgrade_row_state(conn) -> None:
@@ -246,14 +247,16 @@ def insert_run(conn, run: dict) -> int:
     return conn.execute(runs.insert().values(**values)).inserted_primary_key[0]
 
 
-def update_many(conn, statement, rows: list[dict]) -> None:
-    """``conn.execute(statement, rows)`` for thousands of rows (a monitor run's alert and row-state
-    updates) without SQLAlchemy's per-row parameter handling: the statement is compiled once for
-    the connection's dialect and its rows handed to the driver's ``executemany``.  Only for
-    columns whose values the driver takes as they are (numbers and strings)."""
+def execute_many(conn, statement, rows: list[dict]) -> None:
+    """``conn.execute(statement, rows)`` for thousands of rows (a monitor run's alerts and row
+    states) without SQLAlchemy's per-row parameter handling: the statement is compiled once for
+    the connection's dialect (an INSERT for the keys of the rows) and its rows handed to the
+    driver's ``executemany``.  Only for columns whose values the driver takes as they are
+    (numbers and strings)."""
     if not rows:
         return
-    compiled = statement.compile(dialect=conn.dialect)
+    keys = list(rows[0]) if isinstance(statement, Insert) else None
+    compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
     fixed = {k: v for k, v in compiled.params.items() if k not in rows[0]}  # values written into the statement (``portfolio_id == 3``)
     if compiled.positiontup is not None:  # positional parameters (SQLite's "?")
         names = compiled.positiontup
@@ -320,6 +323,7 @@ __all__ = [
     "raise_nears",
     "upgrade_row_state",
     "write_row_states",
+    "execute_many",
     "get_run",
     "insert_many",
     "insert_run",
