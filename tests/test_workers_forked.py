@@ -51,3 +51,19 @@ def test_leaving_the_block_stops_an_uncollected_child(no_threads):
     except ProcessLookupError:
         alive = False
     assert not alive
+
+
+def test_a_large_result_does_not_keep_the_child_waiting_for_this_process(no_threads):
+    """The child writes its result whole and exits (a pipe would hold it at 64 KiB until this
+    process reads): it is a zombie, waiting only to be reaped, before ``result()`` is called."""
+    import time
+
+    with Forked(lambda: b"x" * 5_000_000) as job:
+        status = f"/proc/{job.pid}/status"
+        if not os.path.exists(status):
+            pytest.skip("no /proc")
+        deadline = time.monotonic() + 20
+        while "State:\tZ" not in open(status).read() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "State:\tZ" in open(status).read()
+        assert job.result() == b"x" * 5_000_000

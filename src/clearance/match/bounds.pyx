@@ -80,6 +80,22 @@ cdef int _by_value(const void *a, const void *b) noexcept nogil:
     return (x > y) - (x < y)
 
 
+cdef inline void _sort(int64_t *values, Py_ssize_t size) noexcept nogil:
+    """Ascending: by insertion when few (most forms touch a handful of names), else qsort."""
+    cdef Py_ssize_t i, j
+    cdef int64_t v
+    if size > 32:
+        qsort(values, size, sizeof(int64_t), _by_value)
+        return
+    for i in range(1, size):
+        v = values[i]
+        j = i
+        while j > 0 and values[j - 1] > v:
+            values[j] = values[j - 1]
+            j -= 1
+        values[j] = v
+
+
 cdef struct Pairs:
     int64_t *form
     int64_t *name
@@ -121,7 +137,7 @@ cdef class Tables:
     """The book's flat tokens and a run's links, as C arrays (see ``monitor_filter.ChangeFilter``
     for what each is)."""
 
-    cdef const int64_t[::1] form_start, form_row, tok, s0, s1, s2, row_schema, keys, str_bounds
+    cdef const int64_t[::1] form_start, form_row, tok, s0, s1, s2, row_schema, keys, key_name, str_bounds
     cdef const int64_t[::1] token_bit, token_bitno, initial_mask, start_mask, name_schema, bit_start, bit_names
     cdef const int64_t[::1] person_initials, person_starts
     cdef const double[::1] pos_weight, form_weight, sim, info, initial_weight, start_weight, factor, a_org, weak_weight, total_weight
@@ -138,6 +154,7 @@ cdef class Tables:
         self.form_start, self.form_row, self.tok = _i64(form_start), _i64(form_row), _i64(tok)
         self.s0, self.s1, self.s2 = _i64(strings[0]), _i64(strings[1]), _i64(strings[2])
         self.row_schema, self.keys, self.str_bounds = _i64(row_schema), _i64(keys), _i64(str_bounds)
+        self.key_name = _i64(np.asarray(keys, dtype=np.int64) % max(count, 1))  # each key's changed name
         bits = _i64(token_bit)
         self.token_bit = bits
         self.token_bitno = np.where(bits > 0, np.log2(np.maximum(bits, 1)).astype(np.int64), -1)
@@ -306,7 +323,7 @@ cdef class Tables:
                             if s < 0:
                                 continue
                             for a in range(self.str_bounds[s], self.str_bounds[s + 1]):
-                                n_touched = _touch(&names, n_touched, self.keys[a] % count, self.pos_weight[k], self.info[a])
+                                n_touched = _touch(&names, n_touched, self.key_name[a], self.pos_weight[k], self.info[a])
                     # ... and, scored as people, through an initial: letter by letter
                     for kind in range(2):  # a full token against a listed initial; an initial against a listed token
                         letter_weights = &self.initial_weight[0] if kind == 0 else &self.start_weight[0]
@@ -330,7 +347,7 @@ cdef class Tables:
                                 n = self.bit_names[a]
                                 if self.as_person[rs * self.entity_schemas + self.name_schema[n]]:
                                     n_touched = _touch(&names, n_touched, n, self.pos_weight[k], letter_weights[n])
-                    qsort(names.order, n_touched, sizeof(int64_t), _by_value)
+                    _sort(names.order, n_touched)
                     for i in range(n_touched):
                         n = names.order[i]
                         names.seen[n] = 0

@@ -301,8 +301,10 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             items = [(pos, book.query(pos), True) for pos in affected]  # a changed entity can reach the review threshold
             with known_readings(book.readings(items)):
                 results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
-            results.update({pos: (rec, near) for pos, rec, near in background.result()})
-        filt.check({pos: rec for pos, (rec, _) in results.items()}, changes.changed)
+            filt.check({pos: rec for pos, (rec, _) in results.items()}, changes.changed)  # while the child finishes
+            done = {pos: (rec, near) for pos, rec, near in background.result()}
+            filt.check({pos: rec for pos, (rec, _) in done.items()}, changes.changed)
+            results.update(done)
         if filt.violations:  # the bounds do not hold for this matcher: screen every row
             log.warning("%d hits on changed entities scored above their bound; screening every row", filt.violations)
             stages["fallback"] = "bound violated"

@@ -436,14 +436,19 @@ class ChangeFilter(Links):
 
     # -- the check ----------------------------------------------------------------------
 
+    @cached_property
+    def _names_of(self) -> dict[tuple[str, str], list[int]]:
+        """(source, entity id) -> its changed names."""
+        found: dict[tuple[str, str], list[int]] = {}
+        for n, ent in enumerate(self.names.entity):
+            info = self.index.entities[ent]
+            found.setdefault((info.source, info.id), []).append(n)
+        return found
+
     def check(self, records: dict[int, dict | None], changed: set[tuple[str, str]]) -> None:
         """Count hits on changed entities above the bounds the filter relies on (``records``:
-        row position -> screening record)."""
-        book, names = self.book, self.names
-        by_entity: dict[tuple[str, str], list[int]] = {}
-        for n, ent in enumerate(names.entity):
-            info = self.index.entities[ent]
-            by_entity.setdefault((info.source, info.id), []).append(n)
+        row position -> screening record; called for any number of sets of rows)."""
+        book, names, by_entity = self.book, self.names, self._names_of
         forms: list[int] = []
         chosen: list[tuple[int, dict, int]] = []  # (row position, hit, changed name) per form
         checked: list[tuple[int, dict]] = []

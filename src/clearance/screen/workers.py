@@ -20,9 +20,10 @@ import multiprocessing
 import os
 import pickle
 import signal
+import tempfile
 import threading
 from collections import deque
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -148,24 +149,21 @@ class Forked:
     """
 
     def __init__(self, work: Callable[[], Any], wanted: bool = True):
-        self.work, self.pid, self.fd = work, None, None
+        self.work, self.pid, self.file = work, None, None
         if not wanted or not hasattr(os, "fork") or threading.active_count() > 1:
             return
-        read, write = os.pipe()
+        self.file = _scratch_file()
         pid = os.fork()
-        if pid == 0:  # the child: work, send the result, leave without any cleanup of the parent's state
+        if pid == 0:  # the child: work, write the result, leave without any cleanup of the parent's state
             code = 1
             try:
-                os.close(read)
                 gc.disable()
-                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write, "wb") as out:
-                    out.write(data)
+                self.file.write(pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
+                self.file.flush()
                 code = 0
             finally:
                 os._exit(code)
-        os.close(write)
-        self.pid, self.fd = pid, read
+        self.pid = pid
 
     def __enter__(self) -> "Forked":
         return self
@@ -178,20 +176,33 @@ class Forked:
                 os.waitpid(self.pid, 0)
             except OSError:
                 pass
-            os.close(self.fd)
             self.pid = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
     def result(self) -> Any:
         """What ``work()`` returned (in the child, or here)."""
         if self.pid is not None:
-            with os.fdopen(self.fd, "rb") as source:
-                data = source.read()
             _, status = os.waitpid(self.pid, 0)
             self.pid = None
+            self.file.seek(0)
+            data = self.file.read()
+            self.file.close()
+            self.file = None
             if status == 0 and data:
                 return pickle.loads(data)
             log.warning("forked work failed (status %d): doing it here", status)
         return self.work()
+
+
+def _scratch_file() -> BinaryIO:
+    """An anonymous file for a child's result: the child writes it whole and exits, never
+    waiting for this process to read (a pipe holds 64 KiB), and a child that exited is
+    reaped at once (tearing down a process that loaded an index takes a while)."""
+    if hasattr(os, "memfd_create"):
+        return os.fdopen(os.memfd_create("clearance-forked"), "w+b")
+    return tempfile.TemporaryFile()
 
 
 __all__ = ["CHUNK", "Forked", "Workers", "default_workers"]
