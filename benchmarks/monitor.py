@@ -55,11 +55,14 @@ SOURCE = "us-ofac-sdn"
 
 def _base_home(base: Path) -> tuple[Path, list[str]]:
     """A home with every bundled capture loaded and the SDN 2019-01 and 2021-07 indexes cached."""
+    from clearance.match.index import INDEX_VERSION
+
     home = base / "home"
     if not (home / "clearance.db").exists():
         if home.exists():
             shutil.rmtree(home)
         make_home(base)  # store init + the (2021-07) index cached
+    if len(list((home / "cache").glob(f"match-index-*-v{INDEX_VERSION}-*.pkl"))) < 2:  # (a kept home: an older index version)
         os.environ["CLEARANCE_HOME"] = str(home)
         from clearance.screen.check import Screener
         from clearance.store import open_store
