@@ -12,12 +12,16 @@ filter runs its NumPy path.
 """
 
 from libc.math cimport sqrt
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 
 import numpy as np
 
 from .score import compare
+
+
+#: Strings pairing with more changed names than this get a bit per name (``Tables._find``).
+_MANY = 16
 
 
 cdef inline double _damp(double info, double none, double full) noexcept nogil:
@@ -139,7 +143,9 @@ cdef class Tables:
 
     cdef const int64_t[::1] form_start, form_row, tok, s0, s1, s2, row_schema, keys, key_name, str_bounds
     cdef const int64_t[::1] token_bit, token_bitno, initial_mask, start_mask, name_schema, bit_start, bit_names
-    cdef const int64_t[::1] person_initials, person_starts
+    cdef const int64_t[::1] person_initials, person_starts, many_slot
+    cdef const uint64_t[::1] many_bits
+    cdef Py_ssize_t words
     cdef const double[::1] pos_weight, form_weight, sim, info, initial_weight, start_weight, factor, a_org, weak_weight, total_weight
     cdef const double[::1] best_sim, best_info, person_initial_weight, person_start_weight
     cdef const uint8_t[::1] bonus, single, as_person, can_score
@@ -155,6 +161,20 @@ cdef class Tables:
         self.s0, self.s1, self.s2 = _i64(strings[0]), _i64(strings[1]), _i64(strings[2])
         self.row_schema, self.keys, self.str_bounds = _i64(row_schema), _i64(keys), _i64(str_bounds)
         self.key_name = _i64(np.asarray(keys, dtype=np.int64) % max(count, 1))  # each key's changed name
+        # strings pairing with many changed names (common words, light in most forms): a bit per
+        # name, so looking up a name one does not pair with (most) needs no search
+        bounds = np.asarray(self.str_bounds)
+        many = np.flatnonzero(np.diff(bounds) > _MANY)
+        self.words = (max(count, 1) + 63) // 64
+        slot = np.full(max(len(bounds) - 1, 0), -1, dtype=np.int64)
+        slot[many] = np.arange(len(many))
+        bits = np.zeros((len(many), self.words), dtype=np.uint64)
+        if len(many):
+            at = np.concatenate([np.arange(bounds[m], bounds[m + 1]) for m in many.tolist()])
+            owner = np.repeat(np.arange(len(many)), np.diff(bounds)[many])
+            name = np.asarray(self.key_name)[at]
+            np.bitwise_or.at(bits, (owner, name >> 6), np.left_shift(np.uint64(1), (name & 63).astype(np.uint64)))
+        self.many_slot, self.many_bits = slot, bits.reshape(-1)
         bits = _i64(token_bit)
         self.token_bit = bits
         self.token_bitno = np.where(bits > 0, np.log2(np.maximum(bits, 1)).astype(np.int64), -1)
@@ -386,7 +406,9 @@ cdef class Tables:
     cdef inline bint _find(self, int64_t s, int64_t n, Py_ssize_t *at) noexcept nogil:
         """Where string ``s`` pairs with changed name ``n`` in the links, if it does."""
         cdef Py_ssize_t lo = self.str_bounds[s], hi = self.str_bounds[s + 1], mid
-        cdef int64_t key = s * self.count + n
+        cdef int64_t key = s * self.count + n, slot = self.many_slot[s]
+        if slot >= 0 and not ((self.many_bits[slot * self.words + (n >> 6)] >> (n & 63)) & 1):
+            return False
         while lo < hi:
             mid = (lo + hi) >> 1
             if self.keys[mid] < key:
