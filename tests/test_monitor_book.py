@@ -69,6 +69,7 @@ def _portfolio(**changes):
 
 def test_round_trip(store):
     from clearance.screen.monitor_book import Book, Texts, _path, _read_book, pick, save_book
+    from clearance.screen.monitor_partners import Sketches
 
     book = Book.build("k", _rows())
     save_book(store, 1, book)
@@ -80,6 +81,9 @@ def test_round_trip(store):
     assert back.row_keys[3] == "3:ключ-3" and back.query(3)["name"] == "Zoë Ångström-Łukasz 🚢" and back.queries[2:4] == list(book.queries[2:4])
     with pytest.raises(IndexError):
         back.queries[len(QUERIES) + 1]
+    direct = Sketches.of(back.strings)  # kept with the book: what sketching every string gives
+    assert all(np.array_equal(x, y) for x, y in zip((back.sketches.lengths, back.sketches.first, back.sketches.sketch), (direct.lengths, direct.first, direct.sketch)))
+    assert list(back.schemas) == [back.schemas[i] for i in range(back.rows)] == list(book.schemas) and len(set(back.schemas)) == len(back.schema_names)
     some = [3, 1, 0, 3, len(QUERIES) - 1]
     assert pick(back.queries, some) == [back.queries[i] for i in some] == pick(list(book.queries), some)  # None too
     assert pick(back.row_keys, some) == [back.row_keys[i] for i in some]

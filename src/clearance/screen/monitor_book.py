@@ -21,7 +21,7 @@ the portfolio's last run.
 
 A book is one file that a run maps rather than reads (a 200,000-row book
 is about 140 MB, which took a quarter of a second to unpickle): a small
-pickled head (key, tokens, compounds, schemas) and then the arrays, each at
+pickled head (key, tokens, compounds, distinct schemas) and then the arrays, each at
 an aligned offset, used in place as read-only NumPy views.  The rows' keys
 and queries stay encoded in the file (:class:`Texts`) since a run decodes
 only those of the rows it screens again.
@@ -52,12 +52,12 @@ from ..match.normalize import NameForm, analyze, normalize_identifier
 from ..match.resources import data_version
 from ..store import runs as r
 from .check import check_schema
-from .monitor_partners import VariantTable
+from .monitor_partners import Sketches, VariantTable
 
 log = logging.getLogger(__name__)
 
 #: Bump when :class:`Book` or its file changes shape (part of its key: older books are rebuilt).
-BOOK_VERSION = "5"
+BOOK_VERSION = "6"
 #: Row statuses as small numbers (``RowState.status``).
 STATUSES = ("clear", "review", "match", "error")
 _CODE = {s: i for i, s in enumerate(STATUSES)}
@@ -207,7 +207,8 @@ class Book:
     row_keys: Sequence[str]  # a list, or Texts once saved
     queries: Sequence[str | None]  # the query JSON as stored (None: unreadable row)
     has_query: np.ndarray  # bool per row: is there a query to screen (without decoding it)?
-    schemas: list[str | None]  # canonical query schema per row ("?" invalid)
+    schema_names: list[str | None]  # the canonical query schemas rows have ("?" invalid), first seen first
+    schema_code: np.ndarray  # row -> its schema's number in schema_names
     bonus: np.ndarray  # bool per row: gives a country or birth date (evidence can add)
     identifiers: Mapping[int, list[str]]  # row position -> normalised identifiers
     vocab: list[str]  # the portfolio's tokens
@@ -218,10 +219,22 @@ class Book:
     join: np.ndarray  # flat position -> number of the compound it makes with the next token, or -1
     joins: list[str]  # compounds: two adjacent tokens written as one
     table: VariantTable  # deletion neighbourhoods of vocab + joins
+    first: np.ndarray  # vocab + joins -> first character (code point; -1: empty) ...
+    sketch: np.ndarray  # ... and letter sketch (:class:`~.monitor_partners.Sketches`; lengths: table.lengths)
 
     @property
     def rows(self) -> int:
         return len(self.row_index)
+
+    @property
+    def schemas(self) -> Sequence[str | None]:
+        """Each row's canonical query schema ("?" invalid)."""
+        return Coded(self.schema_names, self.schema_code)
+
+    @property
+    def sketches(self) -> Sketches:
+        """Letter sketches of the tokens, then the compounds (numbered as :attr:`strings`)."""
+        return Sketches(self.table.lengths, self.first, self.sketch)
 
     @cached_property
     def exact(self) -> Exact:
@@ -283,13 +296,18 @@ class Book:
                     join.append(joins.setdefault(t + tokens[k + 1], len(joins)) if k + 1 < len(tokens) else -1)
         form_start.append(len(tok))
         words, compounds = list(vocab), list(joins)
+        names = list(dict.fromkeys(schemas))
+        number = {name: k for k, name in enumerate(names)}
+        table = VariantTable(words + compounds)
+        sketches = _sketches(words, compounds, table.lengths, np.asarray(tok, dtype=np.int64), np.asarray(join, dtype=np.int64))
         return cls(
             key=key,
             row_index=np.asarray(row_index, dtype=np.int64),
             row_keys=row_keys,
             queries=queries,
             has_query=np.fromiter(map(bool, queries), dtype=bool, count=len(queries)),
-            schemas=schemas,
+            schema_names=names,
+            schema_code=np.fromiter(map(number.__getitem__, schemas), dtype=np.int16, count=len(schemas)),
             bonus=np.asarray(bonus, dtype=bool),
             identifiers=identifiers,
             vocab=words,
@@ -299,8 +317,39 @@ class Book:
             weak=np.asarray(weak, dtype=bool),
             join=np.asarray(join, dtype=np.int64),
             joins=compounds,
-            table=VariantTable(words + compounds),
+            table=table,
+            first=sketches.first,
+            sketch=sketches.sketch,
         )
+
+
+def _sketches(vocab: list[str], joins: list[str], lengths: np.ndarray, tok: np.ndarray, join: np.ndarray) -> Sketches:
+    """Sketches of the tokens, then of the compounds (each from its two tokens')."""
+    words = Sketches.of(vocab, lengths[: len(vocab)])
+    head, tail = np.zeros(len(joins) + 1, dtype=np.int64), np.zeros(len(joins) + 1, dtype=np.int64)
+    head[join[:-1]], tail[join[:-1]] = tok[:-1], tok[1:]  # no compound (-1): the spare last entry
+    return words + words.joined(head[:-1], tail[:-1])
+
+
+class Coded(Sequence):
+    """A sequence of a few distinct values, kept as their numbers."""
+
+    def __init__(self, values: Sequence, codes: np.ndarray):
+        self._values, self._codes = values, codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._values[c] for c in self._codes[i].tolist()]
+        return self._values[self._codes[i]]
+
+    def __iter__(self):
+        return map(self._values.__getitem__, self._codes.tolist())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
 
 
 @dataclass
@@ -383,7 +432,7 @@ def _load(path: Path):
 _HEAD = struct.Struct("<8sQQ")  # magic, pickled head's length, file size
 _MAGIC = b"CLRBOOK\x00"
 _ALIGN = 64
-_ARRAYS = ("row_index", "has_query", "bonus", "form_row", "form_start", "tok", "weak", "join")
+_ARRAYS = ("row_index", "has_query", "schema_code", "bonus", "form_row", "form_start", "tok", "weak", "join", "first", "sketch")
 _TABLE = ("keys", "bounds", "owners", "lengths", "long")  # VariantTable's arrays
 _TEXTS = ("blob", "ends", "present")
 
@@ -411,7 +460,7 @@ def _write_book(book: Book, handle: BinaryIO) -> None:
         places[name] = (a.dtype.str, len(a), offset)
         offset += _aligned(a.nbytes)
     head = pickle.dumps(
-        {"key": book.key, "vocab": list(book.vocab), "joins": list(book.joins), "schemas": list(book.schemas), "size": book.table.size, "arrays": places},
+        {"key": book.key, "vocab": list(book.vocab), "joins": list(book.joins), "schema_names": list(book.schema_names), "size": book.table.size, "arrays": places},
         protocol=pickle.HIGHEST_PROTOCOL,
     )
     first = _aligned(_HEAD.size + len(head))
@@ -444,7 +493,7 @@ def _read_book(path: Path) -> Book | None:
         for name in _TABLE:
             setattr(table, name, arrays[f"table.{name}"])
         return Book(
-            key=head["key"], row_keys=cast(Sequence[str], texts["row_keys"]), queries=texts["queries"], schemas=head["schemas"],
+            key=head["key"], row_keys=cast(Sequence[str], texts["row_keys"]), queries=texts["queries"], schema_names=head["schema_names"],
             identifiers=Identifiers(arrays["id_rows"], arrays["id_bounds"], texts["id_keys"]),
             vocab=head["vocab"], joins=head["joins"], table=table, **{name: arrays[name] for name in _ARRAYS},
         )
@@ -509,4 +558,4 @@ def load_state(store, p, book: Book) -> RowState:
     return RowState(p.last_run_id or 0, status, near)
 
 
-__all__ = ["Book", "Exact", "Identifiers", "RowState", "Texts", "STATUSES", "book_key", "carry_state", "drop", "load_book", "load_state", "name_tokens", "norm_version", "pick", "save_book", "save_state"]
+__all__ = ["Book", "Coded", "Exact", "Identifiers", "RowState", "Texts", "STATUSES", "book_key", "carry_state", "drop", "load_book", "load_state", "name_tokens", "norm_version", "pick", "save_book", "save_state"]

@@ -134,17 +134,14 @@ class Links:
         the one of flat tokens ``at[k]`` and ``at[k] + 1``, ``word_of`` the flat tokens')."""
         book = self.book
         own, first_join = book.strings, len(book.vocab)
-        # sketches of both sides, a compound's from its two tokens'
+        # sketches of both sides, a compound's from its two tokens' (the book keeps its own)
         words = Sketches.of(listed[:first_compound])
         made = compound_of >= first_compound  # (a compound may also be a listed token)
         made_at = np.empty(len(listed) - first_compound, dtype=np.int64)
         made_at[compound_of[made] - first_compound] = at[made]
         listed_sketches = words + words.joined(word_of[made_at], word_of[made_at + 1])
-        vocab = Sketches.of(book.vocab, book.table.lengths[:first_join])
-        head, tail = np.zeros(len(book.joins) + 1, dtype=np.int64), np.zeros(len(book.joins) + 1, dtype=np.int64)
-        head[book.join[:-1]], tail[book.join[:-1]] = book.tok[:-1], book.tok[1:]  # no compound (-1): the spare last entry
-        joins = vocab.joined(head[:-1], tail[:-1])
-        own_sketches = vocab + joins
+        own_sketches = book.sketches
+        vocab, joins = own_sketches[:first_join], own_sketches[first_join:]
         self._vocab_sketches, self._flat_words = vocab, words[word_of]
         # classes 1 and 2: hashed candidates the letters allow (1 edit up to 7 letters, 2 up
         # to 12; compound with compound: never tried) and the edit distance confirms
@@ -200,11 +197,13 @@ class Links:
         first_two = ~weak & (rank < 2)
         np.maximum.at(brand, owner[first_two], weights[first_two])
         self.a_org = A_ORG + (A_DISTINCT - A_ORG) * np.clip((brand - DISTINCT_FROM) / (DISTINCT_FULL - DISTINCT_FROM), 0.0, 1.0)
-        self.schema_codes = {s: k for k, s in enumerate(sorted(set(self.book.schemas), key=str))}
+        book_schemas = self.book.schema_names
+        self.schema_codes = {s: k for k, s in enumerate(sorted(set(book_schemas), key=str))}
         entity_schemas = sorted(set(names.schema))
         self.entity_codes = {s: k for k, s in enumerate(entity_schemas)}
         self.name_schema = np.array([self.entity_codes[s] for s in names.schema], dtype=np.int64)
-        self.row_schema = np.fromiter(map(self.schema_codes.__getitem__, self.book.schemas), dtype=np.int64, count=self.book.rows)
+        renumber = np.array([self.schema_codes[s] for s in book_schemas], dtype=np.int64)  # the book's numbers -> these
+        self.row_schema = renumber[self.book.schema_code] if len(renumber) else np.zeros(self.book.rows, dtype=np.int64)
         rows, cols = len(self.schema_codes), len(entity_schemas)
         self.can_score = np.zeros((rows, cols), dtype=bool)  # row schema x entity schema
         self.as_person = np.zeros((rows, cols), dtype=bool)
