@@ -41,7 +41,6 @@ def _same(a, b) -> None:
     assert list(a.row_keys) == list(b.row_keys) and list(a.queries) == list(b.queries)
     assert a.schemas == b.schemas and a.vocab == b.vocab and a.joins == b.joins and a.strings == b.strings
     assert dict(a.identifiers.items()) == dict(b.identifiers.items()) == dict(a.identifiers) == dict(b.identifiers)
-    assert dict(a.exact) == dict(b.exact)
     assert [a.query(i) for i in range(a.rows)] == [b.query(i) for i in range(b.rows)]
 
 
@@ -115,17 +114,25 @@ def test_a_saved_book_gives_the_readings_analyze_gives(store):
 
 
 def test_exact_numbers_every_string_hashing_skips():
-    """Short and long strings -> all their numbers (a token may be a compound of two others too)."""
+    """Short and long strings -> all their numbers (a token may be a compound of two others too),
+    found by their whole-string hashes."""
+    import numpy as np
+
     from clearance.screen.monitor_book import Book
+    from clearance.screen.monitor_partners import string_hashes
 
     book = Book.build("k", _rows())
     want: dict[str, list[int]] = {}
     for i, s in enumerate(book.strings):
         if len(s) < 4 or len(s) > 12:
             want.setdefault(s, []).append(i)
-    assert {s: list(v) for s, v in book.exact.items()} == want
-    assert list(book.exact.get("abc", ())) == [book.vocab.index("abc"), len(book.vocab) + book.joins.index("abc")]
-    assert book.exact.get("nowhere", ()) == () and "abc" in book.exact
+    assert sorted(book.exact_ids.tolist()) == sorted(i for v in want.values() for i in v)
+    assert np.all(np.diff(book.exact_keys.astype(object)) >= 0)  # sorted, for searching
+    for s, ids in want.items():
+        h = string_hashes([s])[0]
+        lo, hi = np.searchsorted(book.exact_keys, h, "left"), np.searchsorted(book.exact_keys, h, "right")
+        assert sorted(book.exact_ids[lo:hi].tolist()) == ids, s
+    assert "abc" in want and want["abc"] == [book.vocab.index("abc"), len(book.vocab) + book.joins.index("abc")]
 
 
 def test_load_book_caches_and_rebuilds(store, monkeypatch):
@@ -178,3 +185,13 @@ def test_row_state_updates_and_raises_near_misses():
     assert state.near.tolist() == [0.72, 0.0, 0.0, 0.95, 0.71]
     state.raise_near({})
     assert state.flagged().tolist() == [False, False, False, True, False] and state.flagged_or_near(0.71).tolist() == [0, 3, 4]
+
+
+def test_whole_string_hashes_tell_strings_apart_at_any_length():
+    from clearance.screen.monitor_partners import string_hashes
+
+    strings = ["", "a", "ab", "ba", "abc", "x" * 13, "x" * 14, "xx" * 7, "ünïcödé-lång-ströng", "ab", "🚢", "a\x00"]
+    hashes = string_hashes(strings).tolist()
+    assert hashes[1] != hashes[-1] and hashes[2] == hashes[9] and string_hashes([]).tolist() == []
+    assert len({h for h, s in zip(hashes, strings)}) == len(set(strings))  # equal strings, equal hashes; others differ
+    assert string_hashes(strings[3:6]).tolist() == hashes[3:6]  # a string's hash does not depend on its neighbours

@@ -39,7 +39,7 @@ import pickle
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, cast, overload
 
@@ -52,7 +52,7 @@ from ..match.normalize import NameForm, analyze, normalize_identifier
 from ..match.resources import data_version
 from ..store import runs as r
 from .check import check_schema
-from .monitor_partners import Sketches, VariantTable
+from .monitor_partners import CLASSES, WIDEST, Sketches, VariantTable, string_hashes
 
 log = logging.getLogger(__name__)
 
@@ -158,46 +158,6 @@ class Identifiers(Mapping[int, list[str]]):
         return ((pos, cast(list[str], self._keys[bounds[k] : bounds[k + 1]])) for k, pos in enumerate(self._rows.tolist()))
 
 
-class Exact(Mapping[str, tuple[int, ...]]):
-    """Strings hashing does not cover (< 4 or > 12 letters) -> their numbers in ``vocab +
-    joins``, made from those when first used: one number per string in a plain dict (a
-    token that is also a compound has both in a second, small one), since a dict of 46,000
-    small lists costs tens of milliseconds to make or unpickle."""
-
-    def __init__(self, vocab: Sequence[str], joins: Sequence[str], lengths: np.ndarray):
-        first_join = len(vocab)
-        picked = np.nonzero((lengths < 4) | (lengths > 12))[0]
-        cut = int(np.searchsorted(picked, first_join))
-        compounds = picked[cut:]
-        self._one = dict(zip(map(joins.__getitem__, (compounds - first_join).tolist()), compounds.tolist()))
-        self._both: dict[str, tuple[int, int]] = {}
-        for i in picked[:cut].tolist():
-            s = vocab[i]
-            if s in self._one:
-                self._both[s] = (i, self._one[s])
-            self._one[s] = i
-
-    def get(self, s: str, default=None):  # type: ignore[override]
-        """Without raising for the many strings not there."""
-        both = self._both.get(s)
-        if both is not None:
-            return both
-        i = self._one.get(s)
-        return default if i is None else (i,)
-
-    def __getitem__(self, s: str) -> tuple[int, ...]:
-        found = self.get(s)
-        if found is None:
-            raise KeyError(s)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._one)
-
-    def __len__(self) -> int:
-        return len(self._one)
-
-
 @dataclass
 class Book:
     """One portfolio's rows, prepared for monitor runs (see the module docstring)."""
@@ -221,6 +181,8 @@ class Book:
     table: VariantTable  # deletion neighbourhoods of vocab + joins
     first: np.ndarray  # vocab + joins -> first character (code point; -1: empty) ...
     sketch: np.ndarray  # ... and letter sketch (:class:`~.monitor_partners.Sketches`; lengths: table.lengths)
+    exact_keys: np.ndarray  # whole-string hashes (sorted) of the strings the table does not cover (< 4 or > 12 letters) ...
+    exact_ids: np.ndarray  # ... and their numbers in vocab + joins
 
     @property
     def rows(self) -> int:
@@ -236,14 +198,9 @@ class Book:
         """Letter sketches of the tokens, then the compounds (numbered as :attr:`strings`)."""
         return Sketches(self.table.lengths, self.first, self.sketch)
 
-    @cached_property
-    def exact(self) -> Exact:
-        """Strings hashing does not cover (< 4 or > 12 letters) -> their numbers."""
-        return Exact(self.vocab, self.joins, self.table.lengths)
-
     @property
     def strings(self) -> list[str]:
-        """Tokens, then compounds: the numbering of :attr:`table` and :attr:`exact`."""
+        """Tokens, then compounds: the numbering of :attr:`table`, :attr:`sketches` and :attr:`exact_ids`."""
         return self.vocab + self.joins
 
     def forms_of(self, position: int) -> range:
@@ -300,6 +257,10 @@ class Book:
         number = {name: k for k, name in enumerate(names)}
         table = VariantTable(words + compounds)
         sketches = _sketches(words, compounds, table.lengths, np.asarray(tok, dtype=np.int64), np.asarray(join, dtype=np.int64))
+        strings = words + compounds
+        uncovered = np.flatnonzero((table.lengths < CLASSES[0][0]) | (table.lengths > WIDEST))
+        hashes = string_hashes([strings[i] for i in uncovered.tolist()])
+        order = np.lexsort((uncovered, hashes))
         return cls(
             key=key,
             row_index=np.asarray(row_index, dtype=np.int64),
@@ -320,6 +281,8 @@ class Book:
             table=table,
             first=sketches.first,
             sketch=sketches.sketch,
+            exact_keys=hashes[order],
+            exact_ids=uncovered[order],
         )
 
 
@@ -432,7 +395,7 @@ def _load(path: Path):
 _HEAD = struct.Struct("<8sQQ")  # magic, pickled head's length, file size
 _MAGIC = b"CLRBOOK\x00"
 _ALIGN = 64
-_ARRAYS = ("row_index", "has_query", "schema_code", "bonus", "form_row", "form_start", "tok", "weak", "join", "first", "sketch")
+_ARRAYS = ("row_index", "has_query", "schema_code", "bonus", "form_row", "form_start", "tok", "weak", "join", "first", "sketch", "exact_keys", "exact_ids")
 _TABLE = ("keys", "bounds", "owners", "lengths", "long")  # VariantTable's arrays
 _TEXTS = ("blob", "ends", "present")
 
@@ -558,4 +521,4 @@ def load_state(store, p, book: Book) -> RowState:
     return RowState(p.last_run_id or 0, status, near)
 
 
-__all__ = ["Book", "Coded", "Exact", "Identifiers", "RowState", "Texts", "STATUSES", "book_key", "carry_state", "drop", "load_book", "load_state", "name_tokens", "norm_version", "pick", "save_book", "save_state"]
+__all__ = ["Book", "Coded", "Identifiers", "RowState", "Texts", "STATUSES", "book_key", "carry_state", "drop", "load_book", "load_state", "name_tokens", "norm_version", "pick", "save_book", "save_state"]

@@ -24,7 +24,7 @@ from ..match.index import MatchIndex
 from ..match.score import schema_compatible, token_sim
 from .monitor_book import Book
 from .monitor_changes import ChangedNames
-from .monitor_partners import CLASSES, WIDEST, Sketches, budget, long_pairs, near, ranges, sorted_unique, within
+from .monitor_partners import CLASSES, WIDEST, Sketches, budget, long_pairs, near, ranges, sorted_unique, string_hashes, within
 
 A_ORG = getattr(_score, "A_ORG", 1.0)
 A_DISTINCT = getattr(_score, "A_DISTINCT", 1.0)
@@ -152,8 +152,12 @@ class Links:
         code, first = np.unique(i[fits] * width + j[fits], return_index=True)  # (two strings may share several variants)
         found_i, found_j = near(listed, own, code // width, code % width, edits[fits][first])
         # equal strings the hashing does not cover, and class 3
-        unhashed = np.flatnonzero((listed_sketches.lengths < CLASSES[0][0]) | (listed_sketches.lengths > WIDEST)).tolist()
-        more = [(i, j) for i in unhashed for j in book.exact.get(listed[i], ()) if i < first_compound or j < first_join]
+        unhashed = np.flatnonzero((listed_sketches.lengths < CLASSES[0][0]) | (listed_sketches.lengths > WIDEST))
+        hashes = string_hashes([listed[i] for i in unhashed.tolist()])
+        lo, hi = np.searchsorted(book.exact_keys, hashes, "left"), np.searchsorted(book.exact_keys, hashes, "right")
+        ei, ej = np.repeat(unhashed, hi - lo), book.exact_ids[ranges(lo, hi)]
+        fits = (ei < first_compound) | (ej < first_join)
+        more = [(i, j) for i, j in zip(ei[fits].tolist(), ej[fits].tolist()) if listed[i] == own[j]]  # (hashes may collide)
         long = book.table.long
         long_words, long_joins = long[long < first_join], long[long >= first_join] - first_join
         more += long_pairs(listed[:first_compound], book.vocab, right_long=long_words, sketches=(words, vocab))

@@ -188,6 +188,23 @@ def variant_hashes(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return hashes, owners
 
 
+def string_hashes(strings: Sequence[str]) -> np.ndarray:
+    """The polynomial hash (mod 2**64) of each whole string, of any length: how strings that
+    deletion variants do not cover (fewer than 4 or more than 12 characters) are found equal."""
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    codes = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    starts = np.cumsum(lengths) - lengths
+    longest = int(lengths.max()) if len(lengths) else 0
+    powers = np.array([pow(_BASE, i, 2**64) for i in range(longest + 1)], dtype=np.uint64)
+    sums = np.zeros(len(strings), dtype=np.uint64)
+    some = lengths > 0
+    with np.errstate(over="ignore"):
+        if some.any():
+            terms = codes * powers[np.arange(len(codes)) - np.repeat(starts, lengths)]
+            sums[some] = np.add.reduceat(terms, starts[some])
+        return sums + lengths.astype(np.uint64) * _LENGTH
+
+
 class VariantTable:
     """The deletion neighbourhoods of one set of strings: the distinct variant hashes
     (sorted) and, for each, the strings having it."""
@@ -321,4 +338,4 @@ def _runs(values: np.ndarray) -> tuple[list[int], list[int]]:
     return starts.tolist(), np.append(starts[1:], len(values)).tolist()
 
 
-__all__ = ["CLASSES", "LONG", "WIDEST", "Sketches", "VariantTable", "budget", "hashed_pairs", "long_pairs", "near", "partners", "ranges", "sorted_unique", "variant_hashes", "within"]
+__all__ = ["CLASSES", "LONG", "WIDEST", "Sketches", "VariantTable", "budget", "hashed_pairs", "long_pairs", "near", "partners", "ranges", "sorted_unique", "string_hashes", "variant_hashes", "within"]
