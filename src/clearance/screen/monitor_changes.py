@@ -16,6 +16,7 @@ from sqlalchemy import and_, select
 
 from ..match.index import NAME_PROPS, MatchIndex
 from ..store import schema as t
+from .monitor_partners import ranges
 
 
 @dataclass
@@ -101,8 +102,8 @@ class ChangedNames:
         else:
             lo = np.searchsorted(owners, entities, "left")
             hi = np.searchsorted(owners, entities, "right")
-            names = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if entities else np.empty(0, dtype=np.int64)
-        self.ids: list[int] = [int(n) for n in names]
+            names = ranges(lo, hi)
+        self.ids: list[int] = np.asarray(names, dtype=np.int64).tolist()
         self.tokens: list[tuple[str, ...]] = [index.name_strs[n] for n in self.ids]
         self.entity: list[int] = [index.name_entity[n] for n in self.ids]
         self.schema: list[str] = [index.entities[e].schema for e in self.entity]

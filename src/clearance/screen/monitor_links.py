@@ -83,10 +83,13 @@ class Links:
         inner = np.ones(len(flat), dtype=bool)  # a token followed by one of the same name
         inner[np.cumsum(sizes)[sizes > 0] - 1] = False
         at = np.nonzero(inner)[0]
-        ids: dict[str, int] = {}
-        word_of = np.fromiter((ids.setdefault(t, len(ids)) for t in flat), dtype=np.int64, count=len(flat))
+        # listed strings numbered in order of first appearance: the tokens, then the compounds not also tokens
+        ids = {t: k for k, t in enumerate(dict.fromkeys(flat))}
+        word_of = np.fromiter(map(ids.__getitem__, flat), dtype=np.int64, count=len(flat))
         first_compound = len(ids)
-        compound_of = np.fromiter((ids.setdefault(flat[k] + flat[k + 1], len(ids)) for k in at.tolist()), dtype=np.int64, count=len(at))
+        compounds = list(map(str.__add__, map(flat.__getitem__, at.tolist()), map(flat.__getitem__, (at + 1).tolist())))
+        ids.update((c, k) for k, c in enumerate((c for c in dict.fromkeys(compounds) if c not in ids), start=len(ids)))
+        compound_of = np.fromiter(map(ids.__getitem__, compounds), dtype=np.int64, count=len(compounds))
         listed = list(ids)
         string_of = np.concatenate([word_of, compound_of])
         string_owner = np.concatenate([owner, owner[at]])
