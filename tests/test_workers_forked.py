@@ -67,3 +67,21 @@ def test_a_large_result_does_not_keep_the_child_waiting_for_this_process(no_thre
             time.sleep(0.01)
         assert "State:\tZ" in open(status).read()
         assert job.result() == b"x" * 5_000_000
+
+
+def test_an_inbox_carries_work_found_after_the_fork(no_threads):
+    """The child waits for what this process sends once it knows it (here 1 MB: more than a pipe
+    holds, yet sending does not wait for the child); run here, the work reads what was sent."""
+    from clearance.screen.workers import Inbox
+
+    message = list(range(200_000))
+    with Inbox() as inbox, Forked(lambda: (os.getpid(), sum(inbox.receive()))) as job:
+        inbox.send(message)
+        pid, total = job.result()
+    assert pid != os.getpid() and total == sum(message)
+    with Inbox() as inbox:
+        here = Forked(lambda: inbox.receive(), wanted=False)
+        inbox.send(["done here"])
+        assert here.result() == ["done here"]
+    with Inbox() as inbox, pytest.raises(RuntimeError):
+        inbox.receive()  # here, before anything was sent

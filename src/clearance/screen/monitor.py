@@ -64,7 +64,7 @@ from .monitor_book import (
     save_state,
 )
 from .monitor_changes import ChangedNames, ChangeSet, change_set
-from .monitor_filter import ChangeFilter
+from .monitor_filter import ChangeFilter, HitCheck, Scored
 from .monitor_screening import (
     BACKGROUND_FROM,
     BAND,
@@ -76,8 +76,13 @@ from .monitor_screening import (
     near_screener,
     screen_rows,
 )
+from .workers import Inbox
 
 log = logging.getLogger(__name__)
+
+#: The share of the rows the filter keeps that the background child screens (it also checks
+#: its hits on changed entities): it is done with its own rows about when the filter is.
+CHILD_SHARE = 0.15
 
 
 def _portfolio(conn, name: str):
@@ -288,7 +293,15 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
                 raise StoreError(f"the match index {path} is gone")
             return near_screener(index, sources, thresholds)
 
-        with background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings) as background:
+        def affected_item(pos: int) -> tuple[int, dict | None, bool]:
+            return pos, book.query(pos), True  # a changed entity can reach the review threshold
+
+        def scored(done: list) -> Scored:  # the child's hits on changed entities, scored for the check
+            index = load.at(path) or load(store)
+            return HitCheck(book, index, ChangedNames(index, changes)).scores({pos: rec for pos, rec, _ in done}, changes.changed)
+
+        inbox = Inbox()
+        with inbox, background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings, (inbox, affected_item), scored) as background:
             index = _load_index(store, load, stages)
             screener = near_screener(index, sources, thresholds)
             t0 = time.perf_counter()
@@ -298,13 +311,16 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             stages.update(rows_flagged_or_near=len(must), **counts, rows_affected=len(affected), rows_newly_near=len(nears))
             stages["rows_rescreened"] = len(must) + len(affected)
             t0 = time.perf_counter()
-            items = [(pos, book.query(pos), True) for pos in affected]  # a changed entity can reach the review threshold
+            # the child, whose rows took about as long as the filter, screens a share of these too
+            share = int(len(affected) * CHILD_SHARE) if background.pid is not None else 0
+            inbox.send(affected[:share])
+            items = [affected_item(pos) for pos in affected[share:]]
             with known_readings(book.readings(items)):
                 results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
             filt.check({pos: rec for pos, (rec, _) in results.items()}, changes.changed)  # while the child finishes
-            done = {pos: (rec, near) for pos, rec, near in background.result()}
-            filt.check({pos: rec for pos, (rec, _) in done.items()}, changes.changed)
-            results.update(done)
+            done, checked = background.result()
+            filt.check_scored(checked)
+            results.update({pos: (rec, near) for pos, rec, near in done})
         if filt.violations:  # the bounds do not hold for this matcher: screen every row
             log.warning("%d hits on changed entities scored above their bound; screening every row", filt.violations)
             stages["fallback"] = "bound violated"

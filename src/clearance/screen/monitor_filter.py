@@ -49,6 +49,7 @@ looked for.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterable
 
@@ -60,7 +61,7 @@ from ..match.index import MatchIndex
 from ..match.score import compare
 from .monitor_book import Book
 from .monitor_changes import ChangedNames
-from .monitor_links import Links, _person
+from .monitor_links import Links, _person, name_sides
 from .monitor_partners import partners, ranges, sorted_unique
 from .workers import Forked
 
@@ -97,6 +98,7 @@ class ChangeFilter(Links):
     def __init__(self, book: Book, index: MatchIndex, names: ChangedNames):
         super().__init__(book, index, names)
         self.weights = np.array(index.token_weights(book.vocab), dtype=np.float64)
+        self.hits = HitCheck(book, index, names, self.weights)
         self.violations = 0
         self.factor = np.asarray(names.factor, dtype=np.float64)
         # per flat position: its form, weight, and the strings it can pair through (its token, the
@@ -338,16 +340,10 @@ class ChangeFilter(Links):
         return bound * self._list_side(n, person, info) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
 
     def _score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
-        """The scorer's score of a form against changed name ``n``, times the name's factor."""
-        listed, listed_weights, listed_weak = (side[n] for side in self._name_sides)
-        person = _person(schema, self.names.schema[n])
-        return compare(tokens, weights, listed, listed_weights, listed_weak, person, False) * self.names.factor[n]
+        return self.hits.score(tokens, weights, n, schema)
 
     def _form(self, form: int) -> tuple[tuple[str, ...], list[float]]:
-        """A form's tokens and their weights, as the scorer takes them."""
-        book = self.book
-        tok = book.tok[int(book.form_start[form]) : int(book.form_start[form + 1])].tolist()
-        return tuple(book.vocab[t] for t in tok), self.weights[tok].tolist()
+        return self.hits.form(form)
 
     def affected(self, band: float, review: float, skip: set[int], split_from: int | None = None) -> tuple[list[int], dict[int, float], dict]:
         """Rows a changed entity can come within the band of (``skip``: screened anyway).
@@ -436,6 +432,50 @@ class ChangeFilter(Links):
 
     # -- the check ----------------------------------------------------------------------
 
+    def check(self, records: dict[int, dict | None], changed: set[tuple[str, str]]) -> None:
+        """Count hits on changed entities above the bounds the filter relies on (``records``:
+        row position -> screening record; called for any number of sets of rows)."""
+        self.check_scored(self.hits.scores(records, changed))
+
+    def check_scored(self, scored: "Scored") -> None:
+        """The check's last step for hits :meth:`HitCheck.scores` scored (here or in a child):
+        each pair's score against its bound."""
+        bounds = self._pair_bounds(scored.forms, scored.names)
+        bad = ~scored.share_ok | (scored.totals > bounds + EPS)
+        self.violations += int(bad.sum()) + scored.hit_violations
+        for k in np.flatnonzero(bad)[:10].tolist():
+            form, name = int(scored.forms[k]), int(scored.names[k])
+            log.info("monitor filter: %r scores %.4f against %r over its bound %.4f (or its share)", self.hits.form(form)[0], scored.totals[k], self.names.tokens[name], bounds[k])
+
+
+@dataclass
+class Scored:
+    """Hits on changed entities scored for the check: per (form of the hit's row, changed name of
+    its entity) pair the score with the row's evidence bonus, and whether it stays within the
+    share of the form that can partner the name; and the hits scored above every pair's."""
+
+    forms: np.ndarray
+    names: np.ndarray
+    totals: np.ndarray
+    share_ok: np.ndarray
+    hit_violations: int = 0
+
+
+class HitCheck:
+    """The part of the filter's check that needs no links: each hit on a changed entity scored
+    again, form by form of its row and name by name of its entity, token by token (the scorer,
+    and :func:`reference` for the share of the form that can partner the name).  A forked child
+    that screened rows makes its own and sends back its :class:`Scored`; this process then
+    looks the bounds up (:meth:`ChangeFilter.check_scored`)."""
+
+    def __init__(self, book: Book, index: MatchIndex, names: ChangedNames, weights: np.ndarray | None = None):
+        self.book, self.index, self.names = book, index, names
+        self.weights = np.array(index.token_weights(book.vocab), dtype=np.float64) if weights is None else weights
+
+    @cached_property
+    def sides(self) -> tuple[list, list, list]:
+        return name_sides(self.index, self.names.ids)
+
     @cached_property
     def _names_of(self) -> dict[tuple[str, str], list[int]]:
         """(source, entity id) -> its changed names."""
@@ -445,9 +485,20 @@ class ChangeFilter(Links):
             found.setdefault((info.source, info.id), []).append(n)
         return found
 
-    def check(self, records: dict[int, dict | None], changed: set[tuple[str, str]]) -> None:
-        """Count hits on changed entities above the bounds the filter relies on (``records``:
-        row position -> screening record; called for any number of sets of rows)."""
+    def score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
+        """The scorer's score of a form against changed name ``n``, times the name's factor."""
+        listed, listed_weights, listed_weak = (side[n] for side in self.sides)
+        person = _person(schema, self.names.schema[n])
+        return compare(tokens, weights, listed, listed_weights, listed_weak, person, False) * self.names.factor[n]
+
+    def form(self, form: int) -> tuple[tuple[str, ...], list[float]]:
+        """A form's tokens and their weights, as the scorer takes them."""
+        book = self.book
+        tok = book.tok[int(book.form_start[form]) : int(book.form_start[form + 1])].tolist()
+        return tuple(book.vocab[t] for t in tok), self.weights[tok].tolist()
+
+    def scores(self, records: dict[int, dict | None], changed: set[tuple[str, str]]) -> Scored:
+        """The hits on changed entities of these rows (``records``: row position -> screening record)."""
         book, names, by_entity = self.book, self.names, self._names_of
         forms: list[int] = []
         chosen: list[tuple[int, dict, int]] = []  # (row position, hit, changed name) per form
@@ -462,42 +513,39 @@ class ChangeFilter(Links):
                     for n in by_entity.get(key, ()):
                         forms.append(f)
                         chosen.append((pos, hit, n))
-        if not checked:
-            return
-        f = np.asarray(forms, dtype=np.int64)
-        n = np.asarray([c[2] for c in chosen], dtype=np.int64)
-        bounds = self._pair_bounds(f, n).tolist() if chosen else []
         scores, shares, infos = [], [], []
         known: dict[tuple, tuple[float, float, float]] = {}  # rows repeat names: each (reading, name, as people?) once
         readings: dict[int, tuple[tuple[str, ...], list[float]]] = {}
         for form, (pos, hit, name) in zip(forms, chosen):
             if form not in readings:
-                readings[form] = self._form(form)
+                readings[form] = self.form(form)
             tokens, weights = readings[form]
             schema = book.schemas[pos]
             person = _person(schema, names.schema[name])
             found = known.get((tokens, name, person))
             if found is None:
-                _, listed_weights, listed_weak = (side[name] for side in self._name_sides)
+                _, listed_weights, listed_weak = (side[name] for side in self.sides)
                 found = known[(tokens, name, person)] = (
-                    self._score(tokens, weights, name, schema),
+                    self.score(tokens, weights, name, schema),
                     *reference(tokens, weights, names.tokens[name], listed_weights, listed_weak, person),
                 )
             scores.append(found[0])
             shares.append(found[1])
             infos.append(found[2])
-        covered = (np.asarray(shares) * damp(np.asarray(infos))).tolist()
+        covered = np.asarray(shares, dtype=np.float64) * damp(np.asarray(infos, dtype=np.float64))
+        factor = np.asarray([names.factor[name] for _, _, name in chosen], dtype=np.float64)
+        bonus = np.asarray([MAX_BONUS if book.bonus[pos] else 0.0 for pos, _, _ in chosen], dtype=np.float64)
+        score = np.asarray(scores, dtype=np.float64)
         best: dict[int, float] = {}
-        for form, (pos, hit, name), bound, score, share in zip(forms, chosen, bounds, scores, covered):
-            bonus = MAX_BONUS if book.bonus[pos] else 0.0
-            if score > share * names.factor[name] + EPS or score + bonus > bound + EPS:
-                self.violations += 1
-                log.info("monitor filter: %r scores %.4f against %r over its bounds (%.4f, %.4f)", self._form(form)[0], score, names.tokens[name], share, bound)
-            best[id(hit)] = max(best.get(id(hit), 0.0), score + bonus)
+        for (_, hit, _), total in zip(chosen, (score + bonus).tolist()):
+            best[id(hit)] = max(best.get(id(hit), 0.0), total)
+        late = 0
         for pos, hit in checked:
             if hit["score"] > best.get(id(hit), 0.0) + ROUNDING:
-                self.violations += 1
+                late += 1
                 log.info("monitor filter: row %d scores %s %.4f over its bound %.4f", int(book.row_index[pos]), hit["entity_id"], hit["score"], best.get(id(hit), 0.0))
+        return Scored(np.asarray(forms, dtype=np.int64), np.asarray([c[2] for c in chosen], dtype=np.int64), score + bonus,
+                      ~(score > covered * factor + EPS), late)
 
 
 def _pairs_with(token: str, listed: tuple[str, ...], person: bool) -> list[int]:
@@ -531,4 +579,4 @@ def reference(q: tuple[str, ...], weights: list[float], listed: tuple[str, ...],
     return (sum(w for w, h in zip(weights, hit) if h) / total if total else 0.0), info
 
 
-__all__ = ["ChangeFilter", "MAX_BONUS", "damp", "reference"]
+__all__ = ["ChangeFilter", "HitCheck", "MAX_BONUS", "Scored", "damp", "reference"]

@@ -48,6 +48,11 @@ def _bits(first: np.ndarray) -> np.ndarray:
     return np.where(first >= 0, np.left_shift(np.int64(1), at), 0)
 
 
+def name_sides(index: MatchIndex, ids: list[int]) -> tuple[list, list, list]:
+    """Per name: the list side the scorer takes (tokens, weights, weak flags)."""
+    return [index.name_strs[i] for i in ids], [index.name_wts[i] for i in ids], [index.name_weak[i] for i in ids]
+
+
 class Links:
     """Which of a book's strings (tokens, then compounds) pair with which changed names,
     and what a pairing can bring: built once per run, for all rows."""
@@ -60,9 +65,7 @@ class Links:
 
     @cached_property
     def _name_sides(self) -> tuple[list, list, list]:
-        """Per changed name: the list side the scorer takes (tokens, weights, weak flags)."""
-        index, ids = self.index, self.names.ids
-        return [index.name_strs[i] for i in ids], [index.name_wts[i] for i in ids], [index.name_weak[i] for i in ids]
+        return name_sides(self.index, self.names.ids)
 
     def _link(self) -> None:
         """The partner relation at (portfolio string, changed name) level, as sorted keys
@@ -244,4 +247,4 @@ class Links:
         return found
 
 
-__all__ = ["Links"]
+__all__ = ["Links", "name_sides"]

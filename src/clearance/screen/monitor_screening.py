@@ -22,7 +22,7 @@ import gc
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
 
@@ -32,7 +32,7 @@ from ..match.matcher import Matcher, Thresholds
 from ..match.normalize import NameForm, known_readings
 from .batch import Workers, screen_query
 from .check import Screener, cache_path, load_or_build, loaded_index, remember_index
-from .workers import Forked
+from .workers import Forked, Inbox
 
 log = logging.getLogger(__name__)
 
@@ -128,20 +128,30 @@ Readings = Callable[[Sequence[tuple]], Iterable[tuple[str, tuple[NameForm, ...]]
 
 
 def background_screening(make_screener: Callable[[], Screener], keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1,
-                         readings: Readings | None = None) -> Forked:
+                         readings: Readings | None = None, more: tuple[Inbox, Callable[[int], tuple]] | None = None,
+                         then: Callable[[list[tuple[int, dict | None, float]]], Any] | None = None) -> Forked:
     """Screen the ``(key, query[, expect hits])`` item of each key in a child (from ``at_least``
     keys on), where the screener is made (``make_screener()``: it may load its own index) and the
     items too (their queries decoded off this process's path); ``readings(items)``: their names'
-    readings, if known (``normalize.known_readings``); ``result()`` gives ``(key, record, near)``
-    per key, in order."""
+    readings, if known (``normalize.known_readings``); ``more``: an inbox by which this process
+    sends more keys once it knows them (screened after the others, their items made by the
+    function beside it).  ``result()`` gives ``(key, record, near)`` per key, in order, and what
+    ``then`` made of those in the child (None without)."""
 
-    def screen() -> list[tuple[int, dict | None, float]]:
+    def screen() -> tuple[list[tuple[int, dict | None, float]], Any]:
         screener = make_screener()
-        items = [item(key) for key in keys]
-        with known_readings(readings(items) if readings else ()):
-            return [_screen_item(screener, one) for one in items]
+        done = _screened(screener, [item(key) for key in keys], readings)
+        if more is not None:
+            inbox, more_item = more
+            done += _screened(screener, [more_item(key) for key in inbox.receive()], readings)
+        return done, then(done) if then is not None else None
 
     return Forked(screen, len(keys) >= at_least)
+
+
+def _screened(screener: Screener, items: list[tuple], readings: Readings | None) -> list[tuple[int, dict | None, float]]:
+    with known_readings(readings(items) if readings else ()):
+        return [_screen_item(screener, one) for one in items]
 
 
 @contextmanager

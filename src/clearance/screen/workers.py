@@ -196,6 +196,56 @@ class Forked:
         return self.work()
 
 
+class Inbox:
+    """One message from this process to a :class:`Forked` child, sent after the fork (work
+    found meanwhile): written whole to an anonymous file, then a pipe closed to say so, so
+    sending never waits for the child.  ``receive()`` in the child waits for it; run here
+    (no fork, or a failed child redone), it is what was sent."""
+
+    _NOTHING = object()
+
+    def __init__(self):
+        self.owner = os.getpid()
+        self.file: BinaryIO | None = _scratch_file()
+        self.ready, self.signal = os.pipe()
+        self.sent: Any = self._NOTHING
+
+    def __enter__(self) -> "Inbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, value: Any) -> None:
+        """Once, before the child's ``result()`` is asked for."""
+        self.sent = value
+        if self.file is not None:
+            self.file.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            self.file.flush()
+        self.close()
+
+    def close(self) -> None:
+        for fd in (self.ready, self.signal):
+            if fd >= 0:
+                os.close(fd)
+        self.ready = self.signal = -1
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def receive(self) -> Any:
+        if os.getpid() == self.owner:  # the work runs here
+            if self.sent is self._NOTHING:
+                raise RuntimeError("Inbox.receive() before send()")
+            return self.sent
+        os.close(self.signal)  # the child's copy: the sender's close is what ends the wait
+        while os.read(self.ready, 1):
+            pass
+        assert self.file is not None
+        self.file.seek(0)
+        return pickle.loads(self.file.read())
+
+
 def _scratch_file() -> BinaryIO:
     """An anonymous file for a child's result: the child writes it whole and exits, never
     waiting for this process to read (a pipe holds 64 KiB), and a child that exited is
@@ -205,4 +255,4 @@ def _scratch_file() -> BinaryIO:
     return tempfile.TemporaryFile()
 
 
-__all__ = ["CHUNK", "Forked", "Workers", "default_workers"]
+__all__ = ["CHUNK", "Forked", "Inbox", "Workers", "default_workers"]
