@@ -217,7 +217,7 @@ def test_check_counts_a_hit_above_its_bound(sdn_update):
     bounds that row and name at is counted (the run then screens every row); the scorer's
     own score is not."""
     from clearance.screen.monitor_book import Book
-    from clearance.screen.monitor_filter import ChangeFilter
+    from clearance.screen.monitor_filter import ChangeFilter, HitCheck
 
     index, changes, names = sdn_update
     info = index.entities[names.entity[0]]
@@ -234,3 +234,11 @@ def test_check_counts_a_hit_above_its_bound(sdn_update):
     assert filt.violations == 0
     filt.check({1: record(0.9)}, changes.changed)  # a name sharing nothing with it
     assert filt.violations == 1
+    # a forked child scores its hits with a HitCheck of its own (its token weights looked up
+    # form by form): the same as this process's, and the bounds here count the same
+    records = {0: record(1.0), 1: record(0.9)}
+    here, there = filt.hits.scores(records, changes.changed), HitCheck(book, index, names).scores(records, changes.changed)
+    assert all(np.array_equal(getattr(here, k), getattr(there, k)) for k in ("forms", "names", "totals", "share_ok"))
+    assert here.hit_violations == there.hit_violations and len(here.forms) > 0
+    filt.check_scored(there)
+    assert filt.violations == 2

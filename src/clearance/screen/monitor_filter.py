@@ -469,8 +469,8 @@ class HitCheck:
     looks the bounds up (:meth:`ChangeFilter.check_scored`)."""
 
     def __init__(self, book: Book, index: MatchIndex, names: ChangedNames, weights: np.ndarray | None = None):
-        self.book, self.index, self.names = book, index, names
-        self.weights = np.array(index.token_weights(book.vocab), dtype=np.float64) if weights is None else weights
+        """``weights``: of the book's tokens, if known (else those of the forms checked are looked up)."""
+        self.book, self.index, self.names, self.weights = book, index, names, weights
 
     @cached_property
     def sides(self) -> tuple[list, list, list]:
@@ -495,7 +495,8 @@ class HitCheck:
         """A form's tokens and their weights, as the scorer takes them."""
         book = self.book
         tok = book.tok[int(book.form_start[form]) : int(book.form_start[form + 1])].tolist()
-        return tuple(book.vocab[t] for t in tok), self.weights[tok].tolist()
+        tokens = tuple(book.vocab[t] for t in tok)
+        return tokens, self.weights[tok].tolist() if self.weights is not None else self.index.token_weights(list(tokens))
 
     def scores(self, records: dict[int, dict | None], changed: set[tuple[str, str]]) -> Scored:
         """The hits on changed entities of these rows (``records``: row position -> screening record)."""
