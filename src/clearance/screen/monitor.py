@@ -36,7 +36,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 from sqlalchemy import func, select
 
@@ -297,7 +297,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             return pos, book.query(pos), True  # a changed entity can reach the review threshold
 
         def scored(done: list) -> Scored:  # the child's hits on changed entities, scored for the check
-            index = load.at(path) or load(store)
+            index = cast(MatchIndex, load.at(path))  # (loaded by background_screener)
             return HitCheck(book, index, ChangedNames(index, changes)).scores({pos: rec for pos, rec, _ in done}, changes.changed)
 
         inbox = Inbox()
