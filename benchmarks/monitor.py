@@ -20,8 +20,9 @@ changed is timed too.  Both main figures are *cold*, as a CLI command: each
 is timed in a fresh process (imports done, as at a command's start; the time
 is that of ``run_portfolio`` and of closing the store, whose last connection
 checkpoints SQLite's write-ahead log; the registered state is copied and
-synced to disk first), which reads the match index from its cache file; ``incremental_warm_s`` is the monitor run again in that process with
-the index already in memory (a long-lived process, or ``monitor run`` over
+synced to disk first), which reads the match index from its cache file;
+``incremental_warm_s`` is the monitor run again in that process with the
+index already in memory (a long-lived process, or ``monitor run`` over
 several portfolios).  Prints the figures as JSON and writes
 ``benchmarks/results/monitor.json``.  ``--home`` keeps the prepared store
 (bundled lists loaded, both indexes cached) in DIR for the next run.

@@ -129,7 +129,7 @@ def test_bounds_hold_for_every_row_and_changed_name(sdn_update, monkeypatch):
         tokens = tuple(book.vocab[book.tok[k]] for k in ks)
         weights = [float(filt.weights[book.tok[k]]) for k in ks]
         pos = int(book.form_row[form])
-        score = filt._score(tokens, weights, n, book.schemas[pos]) + (MAX_BONUS if book.bonus[pos] else 0.0)
+        score = filt.hits.score(tokens, weights, n, book.schemas[pos]) + (MAX_BONUS if book.bonus[pos] else 0.0)
         assert score <= bound + 1e-6, (tokens, names.tokens[n], score, bound)
         assert bound <= union[pos] + 1e-6, (tokens, names.tokens[n], bound, union[pos])
         best[pos] = max(best[pos], score)

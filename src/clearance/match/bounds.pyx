@@ -168,13 +168,13 @@ cdef class Tables:
         self.words = (max(count, 1) + 63) // 64
         slot = np.full(max(len(bounds) - 1, 0), -1, dtype=np.int64)
         slot[many] = np.arange(len(many))
-        bits = np.zeros((len(many), self.words), dtype=np.uint64)
+        many_bits = np.zeros((len(many), self.words), dtype=np.uint64)
         if len(many):
             at = np.concatenate([np.arange(bounds[m], bounds[m + 1]) for m in many.tolist()])
             owner = np.repeat(np.arange(len(many)), np.diff(bounds)[many])
             name = np.asarray(self.key_name)[at]
-            np.bitwise_or.at(bits, (owner, name >> 6), np.left_shift(np.uint64(1), (name & 63).astype(np.uint64)))
-        self.many_slot, self.many_bits = slot, bits.reshape(-1)
+            np.bitwise_or.at(many_bits, (owner, name >> 6), np.left_shift(np.uint64(1), (name & 63).astype(np.uint64)))
+        self.many_slot, self.many_bits = slot, many_bits.reshape(-1)
         bits = _i64(token_bit)
         self.token_bit = bits
         self.token_bitno = np.where(bits > 0, np.log2(np.maximum(bits, 1)).astype(np.int64), -1)

@@ -204,6 +204,14 @@ class Book:
         """Tokens, then compounds: the numbering of :attr:`table`, :attr:`sketches` and :attr:`exact_ids`."""
         return self.vocab + self.joins
 
+    def form_tok(self, form: int) -> np.ndarray:
+        """A form's token numbers."""
+        return self.tok[int(self.form_start[form]) : int(self.form_start[form + 1])]
+
+    def form_tokens(self, form: int) -> tuple[str, ...]:
+        """A form's tokens."""
+        return tuple(map(self.vocab.__getitem__, self.form_tok(form).tolist()))
+
     def forms_of(self, position: int) -> range:
         """The forms of the row at ``position`` (they are adjacent)."""
         rows = self.form_row
@@ -216,10 +224,7 @@ class Book:
         for pos, query, *_ in items:
             if not query or not query.get("name"):
                 continue
-            forms = []
-            for f in self.forms_of(pos):
-                at = slice(int(starts[f]), int(starts[f + 1]))
-                forms.append(NameForm(tuple(self.vocab[t] for t in self.tok[at].tolist()), tuple(self.weak[at].tolist())))
+            forms = (NameForm(self.form_tokens(f), tuple(self.weak[int(starts[f]) : int(starts[f + 1])].tolist())) for f in self.forms_of(pos))
             yield str(query["name"]), tuple(forms)
 
     def query(self, position: int) -> dict | None:
@@ -256,9 +261,9 @@ class Book:
         words, compounds = list(vocab), list(joins)
         names = list(dict.fromkeys(schemas))
         number = {name: k for k, name in enumerate(names)}
-        table = VariantTable(words + compounds)
-        sketches = _sketches(words, compounds, table.lengths, np.asarray(tok, dtype=np.int64), np.asarray(join, dtype=np.int64))
         strings = words + compounds
+        table = VariantTable(strings)
+        sketches = _sketches(words, compounds, table.lengths, np.asarray(tok, dtype=np.int64), np.asarray(join, dtype=np.int64))
         uncovered = np.flatnonzero((table.lengths < CLASSES[0][0]) | (table.lengths > WIDEST))
         hashes = string_hashes([strings[i] for i in uncovered.tolist()])
         order = np.lexsort((uncovered, hashes))

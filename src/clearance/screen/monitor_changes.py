@@ -103,7 +103,7 @@ class ChangedNames:
             lo = np.searchsorted(owners, entities, "left")
             hi = np.searchsorted(owners, entities, "right")
             names = ranges(lo, hi)
-        self.ids: list[int] = np.asarray(names, dtype=np.int64).tolist()
+        self.ids: list[int] = names.tolist()
         self.tokens: list[tuple[str, ...]] = [index.name_strs[n] for n in self.ids]
         self.entity: list[int] = [index.name_entity[n] for n in self.ids]
         self.schema: list[str] = [index.entities[e].schema for e in self.entity]

@@ -98,7 +98,7 @@ class ChangeFilter(Links):
     def __init__(self, book: Book, index: MatchIndex, names: ChangedNames):
         super().__init__(book, index, names)
         self.weights = np.array(index.token_weights(book.vocab), dtype=np.float64)
-        self.hits = HitCheck(book, index, names, self.weights)
+        self.hits = HitCheck(book, index, names, self.weights, self._name_sides)
         self.violations = 0
         self.factor = np.asarray(names.factor, dtype=np.float64)
         # per flat position: its form, weight, and the strings it can pair through (its token, the
@@ -339,12 +339,6 @@ class ChangeFilter(Links):
         bound = self._bound(self.pos_weight[k], sims, pair_of, len(f), info)
         return bound * self._list_side(n, person, info) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
 
-    def _score(self, tokens: tuple[str, ...], weights: list[float], n: int, schema: str | None) -> float:
-        return self.hits.score(tokens, weights, n, schema)
-
-    def _form(self, form: int) -> tuple[tuple[str, ...], list[float]]:
-        return self.hits.form(form)
-
     def affected(self, band: float, review: float, skip: set[int], split_from: int | None = None) -> tuple[list[int], dict[int, float], dict]:
         """Rows a changed entity can come within the band of (``skip``: screened anyway).
 
@@ -412,10 +406,10 @@ class ChangeFilter(Links):
             if pos in high or (near.get(pos, 0.0) >= band and bound < review - EPS):
                 continue  # decided: it can reach the review threshold / no better than what it has
             if form not in forms:
-                forms[form] = self._form(form)
+                forms[form] = self.hits.form(form)
             tokens, weights = forms[form]
             scored += 1
-            score = self._score(tokens, weights, name, book.schemas[pos]) + (MAX_BONUS if book.bonus[pos] else 0.0)
+            score = self.hits.score(tokens, weights, name, book.schemas[pos]) + (MAX_BONUS if book.bonus[pos] else 0.0)
             if score >= review - EPS:
                 high.add(pos)
                 near.pop(pos, None)
@@ -468,13 +462,12 @@ class HitCheck:
     that screened rows makes its own and sends back its :class:`Scored`; this process then
     looks the bounds up (:meth:`ChangeFilter.check_scored`)."""
 
-    def __init__(self, book: Book, index: MatchIndex, names: ChangedNames, weights: np.ndarray | None = None):
-        """``weights``: of the book's tokens, if known (else those of the forms checked are looked up)."""
+    def __init__(self, book: Book, index: MatchIndex, names: ChangedNames, weights: np.ndarray | None = None,
+                 sides: tuple[list, list, list] | None = None):
+        """``weights``: of the book's tokens, if known (else those of the forms checked are looked
+        up); ``sides``: the names' list sides (:func:`~.monitor_links.name_sides`), if known."""
         self.book, self.index, self.names, self.weights = book, index, names, weights
-
-    @cached_property
-    def sides(self) -> tuple[list, list, list]:
-        return name_sides(self.index, self.names.ids)
+        self.sides = sides if sides is not None else name_sides(index, names.ids)
 
     @cached_property
     def _names_of(self) -> dict[tuple[str, str], list[int]]:
@@ -493,10 +486,10 @@ class HitCheck:
 
     def form(self, form: int) -> tuple[tuple[str, ...], list[float]]:
         """A form's tokens and their weights, as the scorer takes them."""
-        book = self.book
-        tok = book.tok[int(book.form_start[form]) : int(book.form_start[form + 1])].tolist()
-        tokens = tuple(book.vocab[t] for t in tok)
-        return tokens, self.weights[tok].tolist() if self.weights is not None else self.index.token_weights(list(tokens))
+        tokens = self.book.form_tokens(form)
+        if self.weights is None:
+            return tokens, self.index.token_weights(list(tokens))
+        return tokens, self.weights[self.book.form_tok(form)].tolist()
 
     def scores(self, records: dict[int, dict | None], changed: set[tuple[str, str]]) -> Scored:
         """The hits on changed entities of these rows (``records``: row position -> screening record)."""

@@ -247,9 +247,9 @@ class Inbox:
 
 
 def _scratch_file() -> BinaryIO:
-    """An anonymous file for a child's result: the child writes it whole and exits, never
-    waiting for this process to read (a pipe holds 64 KiB), and a child that exited is
-    reaped at once (tearing down a process that loaded an index takes a while)."""
+    """An anonymous file for a child's result (or a message to it): the writer writes it whole
+    and goes on, never waiting for the reader (a pipe holds 64 KiB: a monitor run's 0.4 MB
+    took 26 ms to collect from a pipe, 6 ms from a file)."""
     if hasattr(os, "memfd_create"):
         return os.fdopen(os.memfd_create("clearance-forked"), "w+b")
     return tempfile.TemporaryFile()

@@ -30,7 +30,7 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 import orjson
-from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, and_, bindparam, select
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, bindparam, select
 from sqlalchemy.sql.dml import Insert
 
 from .schema import metadata
@@ -140,22 +140,19 @@ DEFAULT_STATE = ("clear", 0.0)
 ROW_STATE_LAYOUT = "row_state"
 
 
-def _upsert(conn, **only_if):
+def _upsert(conn, raise_near: bool = False):
     """INSERT ... ON CONFLICT (portfolio_id, row_index) DO UPDATE for the connection's dialect:
-    ``only_if``'s columns (``near=True``) are raised, never lowered; without, status and near are set."""
+    status and near set, or (``raise_near``) the near miss raised, never lowered."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(portfolio_row_state)
-    new = statement.excluded
-    table = portfolio_row_state.c
-    if only_if:
-        return statement.on_conflict_do_update(
-            index_elements=[table.portfolio_id, table.row_index], set_={c: new[c] for c in only_if},
-            where=and_(*(table[c] < new[c] for c in only_if)),
-        )
-    return statement.on_conflict_do_update(index_elements=[table.portfolio_id, table.row_index], set_={"status": new.status, "near": new.near})
+    new, table = statement.excluded, portfolio_row_state.c
+    keys = [table.portfolio_id, table.row_index]
+    if raise_near:
+        return statement.on_conflict_do_update(index_elements=keys, set_={"near": new.near}, where=table.near < new.near)
+    return statement.on_conflict_do_update(index_elements=keys, set_={"status": new.status, "near": new.near})
 
 
 def write_row_states(conn, portfolio_id: int, states: Iterable[tuple[int, str, float]], new: bool = False) -> None:
@@ -168,17 +165,15 @@ def write_row_states(conn, portfolio_id: int, states: Iterable[tuple[int, str, f
         else:
             kept.append({"portfolio_id": portfolio_id, "row_index": i, "status": status, "near": near})
     table = portfolio_row_state
-    if new:
-        insert_many(conn, table, kept)
-        return
-    execute_many(conn, table.delete().where(table.c.portfolio_id == portfolio_id, table.c.row_index == bindparam("b_row")), gone)
-    execute_many(conn, _upsert(conn), kept)
+    if not new:
+        execute_many(conn, table.delete().where(table.c.portfolio_id == portfolio_id, table.c.row_index == bindparam("b_row")), gone)
+    execute_many(conn, table.insert() if new else _upsert(conn), kept)
 
 
 def raise_nears(conn, portfolio_id: int, nears: dict[int, float]) -> None:
     """Raise rows' near miss to at least these (a row the table does not hold is clear)."""
     rows = [{"portfolio_id": portfolio_id, "row_index": i, "status": DEFAULT_STATE[0], "near": near} for i, near in nears.items() if near > 0.0]
-    execute_many(conn, _upsert(conn, near=True), rows)
+    execute_many(conn, _upsert(conn, raise_near=True), rows)
 
 
 def upgrade_row_state(conn) -> None:
