@@ -24,13 +24,14 @@ def recorded_run(store, monkeypatch, full: bool, stale: bool = False):
 
     seen: dict = {}
 
-    def record(store, p, results, keys, nears, changes, snapshots, thresholds, sources, stages, full, result, *_):
+    def record(store, p, screened, nears, changes, snapshots, thresholds, sources, stages, full, result, stamp, *_):
+        results = dict(zip(screened.rows, zip(screened.statuses, screened.nears)))  # row index -> (status, near)
         seen.update(before=row_states(store, p.id), results=results, nears=nears)
         previous = {i: seen["before"].get(i, DEFAULT_STATE) for i in results}
         if stale:  # as if a run was recorded after this one read the state: every row is written
-            previous = {i: (rec["status"] if rec else "error", near) for i, (rec, near) in results.items()}
+            previous = dict(results)
             p = types.SimpleNamespace(**{**p._mapping, "last_run_id": -1})
-        return monitor_alerts.record_run(store, p, results, keys, nears, changes, snapshots, thresholds, sources, stages, full, result, previous)
+        return monitor_alerts.record_run(store, p, screened, nears, changes, snapshots, thresholds, sources, stages, full, result, stamp, previous)
 
     def count(conn, cursor, statement, parameters, context, executemany):
         if statement.startswith("DELETE FROM portfolio_row_state") or (
@@ -61,7 +62,7 @@ def test_only_changed_row_states_are_written(portfolio, monkeypatch, full, stale
     for i, near in seen["nears"].items():
         status, was = expected.get(i, DEFAULT_STATE)
         expected[i] = (status, max(was, near))
-    expected.update({i: (rec["status"] if rec else "error", near) for i, (rec, near) in seen["results"].items()})
+    expected.update(seen["results"])
     expected = {i: state for i, state in expected.items() if state != DEFAULT_STATE}
     assert row_states(store, result.portfolio_id) == expected
     assert any(i not in expected for i in seen["results"]) and any(i not in before for i in expected)  # rows left and joined

@@ -47,7 +47,7 @@ from ..match.normalize import known_readings
 from ..store import runs as r
 from .batch import prepare, query_of, row_key
 from .check import Screener, cache_path
-from .monitor_alerts import MonitorResult, brief, record_run, state_of
+from .monitor_alerts import MonitorResult, Outcome, brief, record_run, state_of
 from .monitor_book import (
     STATUSES,
     Book,
@@ -259,7 +259,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
     result = MonitorResult(p.name, p.id, 0, p.row_count, 0, list_changes=changes.per_source, stages=stages)
     if not full and changes.empty:
         result.rows = p.row_count
-        return _finish(store, p, None, None, {}, {}, changes, snapshots, thresholds, sources, stages, full, result, started)
+        return _finish(store, p, None, None, Outcome(), {}, changes, snapshots, thresholds, sources, stages, full, result, started, r.now())
     t0 = time.perf_counter()
     book = load_book(store, p)
     rows = load_state(store, p, book)
@@ -272,12 +272,17 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         return pos, book.query(pos), bool(expect[pos])
 
     filt, nears = None, {}
+    state, stamp = state_of(snapshots), r.now()
+
+    def outcome(done: list[tuple[int, dict | None, float]]) -> Outcome:
+        return Outcome.of(done, book, p.id, state, stamp)
+
     if full:
         t0 = time.perf_counter()
         screener = near_screener(_load_index(store, load, stages), sources, thresholds)
         items = [item(pos) for pos in range(book.rows) if book.has_query[pos]]
-        results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
-        stages["rows_rescreened"] = len(results)
+        screened = outcome(list(screen_rows(screener, items, workers)))
+        stages["rows_rescreened"] = len(screened.rows)
     else:
         # rows flagged or near last time are screened whatever changed: in a child process while
         # this one works out which other rows the change can touch; forked before this process
@@ -296,12 +301,18 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         def affected_item(pos: int) -> tuple[int, dict | None, bool]:
             return pos, book.query(pos), True  # a changed entity can reach the review threshold
 
-        def scored(done: list) -> Scored:  # the child's hits on changed entities, scored for the check
-            index = cast(MatchIndex, load.at(path))  # (loaded by background_screener)
-            return HitCheck(book, index, ChangedNames(index, changes)).scores({pos: rec for pos, rec, _ in done}, changes.changed)
+        checks: list[HitCheck] = []
+
+        def made(done: list) -> tuple[Outcome, Scored]:
+            """What the child sends back of a batch: its outcome, and its hits on changed entities
+            scored for the check (made in the child while this process filters)."""
+            if not checks:
+                index = cast(MatchIndex, load.at(path))  # (loaded by background_screener)
+                checks.append(HitCheck(book, index, ChangedNames(index, changes)))
+            return outcome(done), checks[0].scores({pos: rec for pos, rec, _ in done}, changes.changed)
 
         inbox = Inbox()
-        with inbox, background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings, (inbox, affected_item), scored) as background:
+        with inbox, background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings, (inbox, affected_item), made) as background:
             index = _load_index(store, load, stages)
             screener = near_screener(index, sources, thresholds)
             t0 = time.perf_counter()
@@ -311,42 +322,41 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             stages.update(rows_flagged_or_near=len(must), **counts, rows_affected=len(affected), rows_newly_near=len(nears))
             stages["rows_rescreened"] = len(must) + len(affected)
             t0 = time.perf_counter()
-            # the child, whose rows took about as long as the filter, screens a share of these too
+            # the child, done with its own rows before the filter is, screens a share of these too
             share = int(len(affected) * CHILD_SHARE) if background.pid is not None else 0
             inbox.send(affected[:share])
             items = [affected_item(pos) for pos in affected[share:]]
             with known_readings(book.readings(items)):
-                results = {pos: (rec, near) for pos, rec, near in screen_rows(screener, items, workers)}
-            filt.check({pos: rec for pos, (rec, _) in results.items()}, changes.changed)  # while the child finishes
-            done, checked = background.result()
-            filt.check_scored(checked)
-            results.update({pos: (rec, near) for pos, rec, near in done})
+                done = list(screen_rows(screener, items, workers))
+            filt.check({pos: rec for pos, rec, _ in done}, changes.changed)  # while the child finishes
+            screened = outcome(done)
+            for part, checked in background.result():
+                filt.check_scored(checked)
+                screened.add(part)
         if filt.violations:  # the bounds do not hold for this matcher: screen every row
             log.warning("%d hits on changed entities scored above their bound; screening every row", filt.violations)
             stages["fallback"] = "bound violated"
-            rest = [item(pos) for pos in range(book.rows) if book.has_query[pos] and pos not in results]
-            results.update({pos: (rec, near) for pos, rec, near in screen_rows(screener, rest, workers)})
-            stages["rows_rescreened"] = len(results)
+            seen = set(screened.positions)
+            rest = [item(pos) for pos in range(book.rows) if book.has_query[pos] and pos not in seen]
+            screened.add(outcome(list(screen_rows(screener, rest, workers))))
+            stages["rows_rescreened"] = len(screened.rows)
             nears = {}
     stages["screen_s"] = _since(t0)
-    return _finish(store, p, book, rows, results, nears, changes, snapshots, thresholds, sources, stages, full, result, started)
+    return _finish(store, p, book, rows, screened, nears, changes, snapshots, thresholds, sources, stages, full, result, started, stamp)
 
 
-def _finish(store, p, book: Book | None, rows: RowState | None, results: dict, nears: dict, changes: ChangeSet, snapshots, thresholds,
-            sources, stages: dict, full: bool, result: MonitorResult, started: float) -> MonitorResult:
-    positions = list(results)
-    index_of = book.row_index[positions].tolist() if book is not None else []  # row position -> row index
-    by_index = dict(zip(index_of, results.values()))
-    keys = dict(zip(index_of, pick(book.row_keys, positions))) if book is not None else {}
+def _finish(store, p, book: Book | None, rows: RowState | None, screened: Outcome, nears: dict, changes: ChangeSet, snapshots,
+            thresholds, sources, stages: dict, full: bool, result: MonitorResult, started: float, stamp: str) -> MonitorResult:
     near_rows = dict(zip(book.row_index[list(nears)].tolist(), nears.values())) if book is not None else {}
-    result.rescreened = len(results)
+    result.rescreened = len(screened.rows)
     # the rows' state as the last run left it (``rows`` is updated below): only changed rows are written
     previous = None
     if book is not None and rows is not None:
-        previous = dict(zip(index_of, zip(map(STATUSES.__getitem__, rows.status[positions].tolist()), rows.near[positions].tolist())))
-    record_run(store, p, by_index, keys, near_rows, changes, snapshots, thresholds, sources, stages, full, result, previous)
+        at = screened.positions
+        previous = dict(zip(screened.rows, zip(map(STATUSES.__getitem__, rows.status[at].tolist()), rows.near[at].tolist())))
+    record_run(store, p, screened, near_rows, changes, snapshots, thresholds, sources, stages, full, result, stamp, previous)
     if book is not None and rows is not None:
-        rows.update(positions, [(rec or {}).get("status", "error") for rec, _ in results.values()], [near for _, near in results.values()], result.run_id)
+        rows.update(screened.positions, screened.statuses, screened.nears, result.run_id)
         rows.raise_near(nears)
         save_state(store, p.id, rows)
     elif rows is None:

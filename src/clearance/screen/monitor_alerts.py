@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from ..store import runs as r
+from .monitor_book import pick
 
 
 @dataclass
@@ -59,37 +60,68 @@ def brief(alert: dict, change: str) -> dict:
     }
 
 
+@dataclass
+class Outcome:
+    """The rows a run screened, as it records them: per row its position in the book, its row
+    index, status and near miss, and the alerts of the flagged rows keyed by (row key, entity
+    id), their hit JSON made.  Made where the rows were screened: a forked child sends only this
+    back, not its records (their alerts made there while this process is busy)."""
+
+    positions: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    nears: list[float] = field(default_factory=list)
+    fresh: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, done: list[tuple[int, dict | None, float]], book, portfolio_id: int, state: dict, stamp: str) -> "Outcome":
+        """Of ``(row position, record, near)`` per row screened, ``book`` the portfolio's."""
+        positions = [pos for pos, _, _ in done]
+        rows = book.row_index[positions].tolist()
+        statuses = [rec["status"] if rec else "error" for _, rec, _ in done]
+        fresh: dict[tuple[str, str], dict] = {}
+        flagged = [k for k, status in enumerate(statuses) if status in ("match", "review")]
+        for k, key in zip(flagged, pick(book.row_keys, [positions[k] for k in flagged])):
+            for alert in r.alert_rows(done[k][1], key, 0, portfolio_id, state, stamp, row=rows[k]):  # type: ignore[arg-type]
+                fresh[(alert["row_key"], alert["entity_id"])] = alert
+        return cls(positions, rows, statuses, [near for _, _, near in done], fresh)
+
+    def add(self, other: "Outcome") -> "Outcome":
+        """This and ``other`` (other rows) as one."""
+        self.positions += other.positions
+        self.rows += other.rows
+        self.statuses += other.statuses
+        self.nears += other.nears
+        self.fresh.update(other.fresh)
+        return self
+
+
 _OLD = (r.alerts.c.id, r.alerts.c.row_index, r.alerts.c.row_key, r.alerts.c.entity_id, r.alerts.c.source, r.alerts.c.name,
         r.alerts.c.query_name, r.alerts.c.score, r.alerts.c.hit_status)
 
 
 def record_run(
-    store, p, results: dict[int, tuple[dict | None, float]], keys: dict[int, str], nears: dict[int, float], changes, snapshots,
-    thresholds, sources, stages: dict[str, Any], full: bool, result: MonitorResult,
-    previous: dict[int, tuple[str, float]] | None = None,
+    store, p, screened: Outcome, nears: dict[int, float], changes, snapshots, thresholds, sources, stages: dict[str, Any],
+    full: bool, result: MonitorResult, stamp: str, previous: dict[int, tuple[str, float]] | None = None,
 ) -> MonitorResult:
-    """Write the run and reconcile alerts; ``results``: row index -> (record, near) of the rows screened;
-    ``nears``: row index -> new near miss of rows not screened (their status stands); ``previous``: row
-    index -> (status, near) of the rows screened as the portfolio's last run left them, if known: only rows
-    whose state changed are then written (a full run of 200,000 rows changes a few thousand)."""
+    """Write the run (started at ``stamp``) and reconcile alerts; ``screened``: the rows screened;
+    ``nears``: row index -> new near miss of rows not screened (their status stands); ``previous``:
+    row index -> (status, near) of the rows screened as the portfolio's last run left them, if
+    known: only rows whose state changed are then written (a full run of 200,000 rows changes a
+    few thousand)."""
     t0 = time.perf_counter()
-    stamp = r.now()
     state = state_of(snapshots)
-    fresh: dict[tuple[str, str], dict] = {}
+    fresh = screened.fresh
     counts = {"match": 0, "review": 0, "clear": 0, "error": 0}
-    row_states = []  # (row index, status, near) of each row screened
-    for i, (rec, near) in results.items():
-        status = rec["status"] if rec else "error"
+    for status in screened.statuses:
         counts[status] += 1
-        row_states.append((i, status, near))
-        if rec and status in ("match", "review"):
-            for alert in r.alert_rows(rec, keys[i], 0, p.id, state, stamp):
-                fresh[(alert["row_key"], alert["entity_id"])] = alert
+    row_states = list(zip(screened.rows, screened.statuses, screened.nears))  # (row index, status, near) of each row screened
+    rescreened = set(screened.rows)
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
         old = {
             (a["row_key"], a["entity_id"]): a
             for a in conn.execute(select(*_OLD).where(r.alerts.c.portfolio_id == p.id, r.alerts.c.status == "open")).mappings()
-            if a["row_index"] in results
+            if a["row_index"] in rescreened
         }
         run_id = r.insert_run(conn, {
             "kind": "monitor", "portfolio_id": p.id, "started_at": stamp, "finished_at": r.now(), "input_path": p.input_path,
@@ -97,7 +129,7 @@ def record_run(
             "sources": sources, "as_of": None,
             "snapshots": [{"source": s.source, "version": s.version, "snapshot_id": s.id} for s in snapshots],
             "thresholds": {"match": thresholds.match, "review": thresholds.review}, "engine": "local",
-            "rows": len(results), "matches": counts["match"], "reviews": counts["review"], "clears": counts["clear"],
+            "rows": len(screened.rows), "matches": counts["match"], "reviews": counts["review"], "clears": counts["clear"],
             "errors": counts["error"],
             "details": {"portfolio": p.name, "full": full, "list_changes": changes.per_source, "stages": stages},
         })
@@ -164,4 +196,4 @@ def record_run(
     return result
 
 
-__all__ = ["MonitorResult", "brief", "record_run", "state_of"]
+__all__ = ["MonitorResult", "Outcome", "brief", "record_run", "state_of"]

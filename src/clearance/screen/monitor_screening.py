@@ -135,16 +135,18 @@ def background_screening(make_screener: Callable[[], Screener], keys: Sequence[i
     items too (their queries decoded off this process's path); ``readings(items)``: their names'
     readings, if known (``normalize.known_readings``); ``more``: an inbox by which this process
     sends more keys once it knows them (screened after the others, their items made by the
-    function beside it).  ``result()`` gives ``(key, record, near)`` per key, in order, and what
-    ``then`` made of those in the child (None without)."""
+    function beside it).  ``result()`` gives per batch (the keys, then those sent) what ``then``
+    made of its ``(key, record, near)`` per key, in order, in the child (the list itself without
+    ``then``): a batch's is made before the child waits for the next."""
+    made = then if then is not None else (lambda done: done)
 
-    def screen() -> tuple[list[tuple[int, dict | None, float]], Any]:
+    def screen() -> list:
         screener = make_screener()
-        done = _screened(screener, [item(key) for key in keys], readings)
+        out = [made(_screened(screener, [item(key) for key in keys], readings))]
         if more is not None:
             inbox, more_item = more
-            done += _screened(screener, [more_item(key) for key in inbox.receive()], readings)
-        return done, then(done) if then is not None else None
+            out.append(made(_screened(screener, [more_item(key) for key in inbox.receive()], readings)))
+        return out
 
     return Forked(screen, len(keys) >= at_least)
 

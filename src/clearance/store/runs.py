@@ -203,8 +203,10 @@ def hit_json(hit: dict) -> str:
     return orjson.dumps(hit, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
-def alert_rows(record: dict, row_key: str, run_id: int, portfolio_id: int | None, snapshots: dict[str, dict], seen: str) -> Iterator[dict]:
-    """Alert rows (for ``alerts``) of one flagged screening record."""
+def alert_rows(record: dict, row_key: str, run_id: int, portfolio_id: int | None, snapshots: dict[str, dict], seen: str,
+               row: int | None = None) -> Iterator[dict]:
+    """Alert rows (for ``alerts``) of one flagged screening record (of input row ``row``, if not
+    the record's own ``row``)."""
     query = (record.get("hits") or [{}])[0].get("explanation", {}).get("query_name") if record.get("hits") else None
     for hit in record.get("hits") or []:
         if hit.get("status") not in ("match", "review"):
@@ -214,7 +216,7 @@ def alert_rows(record: dict, row_key: str, run_id: int, portfolio_id: int | None
             "run_id": run_id,
             "last_run_id": run_id,
             "portfolio_id": portfolio_id,
-            "row_index": record["row"],
+            "row_index": record["row"] if row is None else row,
             "row_key": row_key,
             "entity_id": hit["entity_id"],
             "source": hit["source"],
