@@ -231,13 +231,13 @@ def run_portfolios(store, names: list[str] | None = None, full: bool = False, wo
         if missing:
             raise InputError(f"no portfolio named {', '.join(map(repr, missing))}; portfolios: {', '.join(known) or 'none'}")
         known = [n for n in known if n in names]
-    with loaded_indexes() as load:
+    with loaded_indexes(collect=full) as load:
         return [_run(store, name, full, workers, load) for name in known]
 
 
 def run_portfolio(store, name: str, full: bool = False, workers: int | None = None) -> MonitorResult:
     """Re-screen portfolio ``name`` against what changed since its last run (everything if ``full``)."""
-    with loaded_indexes() as load:
+    with loaded_indexes(collect=full) as load:
         return _run(store, name, full, workers, load)
 
 

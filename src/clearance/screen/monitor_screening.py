@@ -157,19 +157,25 @@ def _screened(screener: Screener, items: list[tuple], readings: Readings | None)
 
 
 @contextmanager
-def loaded_indexes() -> Iterator["IndexLoader"]:
+def loaded_indexes(collect: bool = True) -> Iterator["IndexLoader"]:
     """Full match indexes loaded for the runs inside the block, each once, kept out of the
     garbage collector's way (a loaded index is a million objects it need never scan); the
     collector's youngest generation is collected every :data:`YOUNG_THRESHOLD` allocations
     meanwhile (a run makes hundreds of thousands of short-lived objects and few cycles: at
-    the default 700, a 200,000-row run collected 143 times, 16 ms)."""
+    the default 700, a 200,000-row run collected 143 times, 16 ms), or (not ``collect``: runs
+    that allocate in proportion to a list change, not to their rows) not at all: a 200,000-row
+    monitor run's few collections of thousands of young objects each took 20-30 ms of 0.6 s."""
     loader = IndexLoader()
-    threshold = gc.get_threshold()
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
     gc.set_threshold(max(threshold[0], YOUNG_THRESHOLD), *threshold[1:])
+    if not collect:
+        gc.disable()
     try:
         yield loader
     finally:
         gc.set_threshold(*threshold)
+        if enabled:
+            gc.enable()
         loader.indexes.clear()
         if loader.froze:
             gc.unfreeze()
