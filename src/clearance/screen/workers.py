@@ -143,27 +143,34 @@ class Forked:
     The child shares what this process holds (a loaded index) copy-on-write;
     only the result travels back, pickled.  A monitor run screens the rows it
     must re-screen whatever changed in one while it works out which other rows
-    the change can touch, and its filter hands half its rows to another.  Without ``fork``, with other threads running (forking them is
+    the change can touch.  Without ``fork``, with other threads running (forking them is
     unsafe), or when not ``wanted``, :meth:`result` runs the work here instead;
-    so it does if the child fails.
+    so it does if the child fails.  The child says it is done before it exits:
+    :meth:`result` does not wait for it to exit (freeing a loaded index's pages
+    took 10-20 ms), it is reaped later.
     """
 
     def __init__(self, work: Callable[[], Any], wanted: bool = True):
-        self.work, self.pid, self.file = work, None, None
+        self.work, self.pid, self.file, self.ready = work, None, None, -1
+        _reap()
         if not wanted or not hasattr(os, "fork") or threading.active_count() > 1:
             return
         self.file = _scratch_file()
+        ready, done = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the child: work, write the result, leave without any cleanup of the parent's state
+        if pid == 0:  # the child: work, write the result, say so, leave without any cleanup of the parent's state
             code = 1
             try:
+                os.close(ready)
                 gc.disable()
                 self.file.write(pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
                 self.file.flush()
+                os.write(done, b"1")
                 code = 0
             finally:
                 os._exit(code)
-        self.pid = pid
+        os.close(done)
+        self.pid, self.ready = pid, ready
 
     def __enter__(self) -> "Forked":
         return self
@@ -177,6 +184,12 @@ class Forked:
             except OSError:
                 pass
             self.pid = None
+        self._close()
+
+    def _close(self) -> None:
+        if self.ready >= 0:
+            os.close(self.ready)
+            self.ready = -1
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -184,16 +197,36 @@ class Forked:
     def result(self) -> Any:
         """What ``work()`` returned (in the child, or here)."""
         if self.pid is not None:
-            _, status = os.waitpid(self.pid, 0)
-            self.pid = None
-            self.file.seek(0)
-            data = self.file.read()
-            self.file.close()
-            self.file = None
-            if status == 0 and data:
+            done = os.read(self.ready, 1) == b"1"  # nothing (end of file) if the child died first
+            pid, self.pid = self.pid, None
+            if done:
+                assert self.file is not None
+                self.file.seek(0)
+                data = self.file.read()
+                self._close()
+                _reap(pid)
                 return pickle.loads(data)
+            _, status = os.waitpid(pid, 0)
+            self._close()
             log.warning("forked work failed (status %d): doing it here", status)
         return self.work()
+
+
+#: Children done with their work, maybe still exiting: reaped when they have.
+_EXITING: list[int] = []
+
+
+def _reap(pid: int | None = None) -> None:
+    """Reap ``pid`` and earlier children once they have exited, without waiting for any."""
+    if pid is not None:
+        _EXITING.append(pid)
+    for child in list(_EXITING):
+        try:
+            if os.waitpid(child, os.WNOHANG)[0] == 0:
+                continue
+        except ChildProcessError:  # reaped by someone else
+            pass
+        _EXITING.remove(child)
 
 
 class Inbox:
