@@ -82,7 +82,7 @@ log = logging.getLogger(__name__)
 
 #: The share of the rows the filter keeps that the background child screens (it also checks
 #: its hits on changed entities): it is done with its own rows about when the filter is.
-CHILD_SHARE = 0.15
+CHILD_SHARE = 0.6
 
 
 def _portfolio(conn, name: str):

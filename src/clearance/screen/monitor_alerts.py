@@ -98,6 +98,45 @@ class Outcome:
 
 _OLD = (r.alerts.c.id, r.alerts.c.row_index, r.alerts.c.row_key, r.alerts.c.entity_id, r.alerts.c.source, r.alerts.c.name,
         r.alerts.c.query_name, r.alerts.c.score, r.alerts.c.hit_status)
+#: An open alert found again: seen by this run, its hit as found now.
+_SEEN = ("last_run_id", "last_seen", "score", "hit_status", "hit", "snapshot", "snapshot_id", "matched_name", "name")
+_UPDATE_SEEN = r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values({c: bindparam(c) for c in _SEEN})
+_RESOLVE = r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
+    status="resolved", last_run_id=bindparam("last_run_id"), resolved_at=bindparam("resolved_at"), resolution=bindparam("resolution"),
+)
+
+
+def _open_alerts(conn, portfolio_id: int, rows: set[int]) -> dict[tuple[str, str], Any]:
+    """The portfolio's open alerts on these rows, by (row key, entity id)."""
+    found = conn.execute(select(*_OLD).where(r.alerts.c.portfolio_id == portfolio_id, r.alerts.c.status == "open")).all()
+    return {(a.row_key, a.entity_id): a for a in found if a.row_index in rows}
+
+
+def _reconcile(fresh: dict[tuple[str, str], dict], old: dict[tuple[str, str], Any], changes, run_id: int, stamp: str,
+               result: MonitorResult) -> tuple[list[dict], list[dict], list[dict]]:
+    """Alerts to insert (found, not open), update (found again) and resolve (open, not found);
+    each new, changed (status, score or entity changed) and resolved one reported in ``result``."""
+    new_rows, seen_rows, resolved_rows = [], [], []
+    changed_ids = changes.changed_ids
+    for key, alert in fresh.items():
+        before = old.get(key)
+        alert["run_id"] = alert["last_run_id"] = run_id
+        if before is None:
+            new_rows.append(alert)
+            result.alerts.append(brief(alert, "new"))
+            continue
+        seen_rows.append({"b_id": before.id, **{c: alert[c] for c in _SEEN}})
+        if before.hit_status != alert["hit_status"] or abs(before.score - alert["score"]) > 1e-9 or alert["entity_id"] in changed_ids:
+            result.changed += 1
+            result.alerts.append(brief({**alert, "id": before.id}, "changed"))
+    removed_ids = changes.removed_ids
+    for key, before in old.items():
+        if key in fresh:
+            continue
+        reason = "entity removed from the list" if before.entity_id in removed_ids else "no longer matches"
+        resolved_rows.append({"b_id": before.id, "last_run_id": run_id, "resolved_at": stamp, "resolution": reason})
+        result.alerts.append(brief({**before._mapping, "resolution": reason}, "resolved"))
+    return new_rows, seen_rows, resolved_rows
 
 
 def record_run(
@@ -118,11 +157,7 @@ def record_run(
     row_states = list(zip(screened.rows, screened.statuses, screened.nears))  # (row index, status, near) of each row screened
     rescreened = set(screened.rows)
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        old = {
-            (a["row_key"], a["entity_id"]): a
-            for a in conn.execute(select(*_OLD).where(r.alerts.c.portfolio_id == p.id, r.alerts.c.status == "open")).mappings()
-            if a["row_index"] in rescreened
-        }
+        old = _open_alerts(conn, p.id, set(screened.rows))
         run_id = r.insert_run(conn, {
             "kind": "monitor", "portfolio_id": p.id, "started_at": stamp, "finished_at": r.now(), "input_path": p.input_path,
             "input_fingerprint": p.input_fingerprint, "input_format": p.input_format, "mapping": json.loads(p.mapping),
@@ -133,54 +168,10 @@ def record_run(
             "errors": counts["error"],
             "details": {"portfolio": p.name, "full": full, "list_changes": changes.per_source, "stages": stages},
         })
-        new_rows, changed_rows, resolved_rows = [], [], []
-        changed_ids = changes.changed_ids
-        for key, alert in fresh.items():
-            before = old.get(key)
-            alert["run_id"] = alert["last_run_id"] = run_id
-            if before is None:
-                new_rows.append(alert)
-                result.alerts.append(brief(alert, "new"))
-                continue
-            moved = (
-                before["hit_status"] != alert["hit_status"] or abs(before["score"] - alert["score"]) > 1e-9
-                or alert["entity_id"] in changed_ids
-            )
-            changed_rows.append({
-                "b_id": before["id"], "last_run_id": run_id, "last_seen": stamp, "score": alert["score"],
-                "hit_status": alert["hit_status"], "hit": alert["hit"], "snapshot": alert["snapshot"],
-                "snapshot_id": alert["snapshot_id"], "matched_name": alert["matched_name"], "name": alert["name"],
-            })
-            if moved:
-                result.changed += 1
-                result.alerts.append(brief({**alert, "id": before["id"]}, "changed"))
-        removed_ids = changes.removed_ids
-        for key, before in old.items():
-            if key in fresh:
-                continue
-            reason = "entity removed from the list" if before["entity_id"] in removed_ids else "no longer matches"
-            resolved_rows.append({"b_id": before["id"], "last_run_id": run_id, "resolved_at": stamp, "resolution": reason})
-            result.alerts.append(brief({**before, "resolution": reason}, "resolved"))
+        new_rows, changed_rows, resolved_rows = _reconcile(fresh, old, changes, run_id, stamp, result)
         r.execute_many(conn, r.alerts.insert(), new_rows)
-        if changed_rows:
-            r.execute_many(
-                conn,
-                r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
-                    last_run_id=bindparam("last_run_id"), last_seen=bindparam("last_seen"), score=bindparam("score"),
-                    hit_status=bindparam("hit_status"), hit=bindparam("hit"), snapshot=bindparam("snapshot"),
-                    snapshot_id=bindparam("snapshot_id"), matched_name=bindparam("matched_name"), name=bindparam("name"),
-                ),
-                changed_rows,
-            )
-        if resolved_rows:
-            r.execute_many(
-                conn,
-                r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
-                    status="resolved", last_run_id=bindparam("last_run_id"), resolved_at=bindparam("resolved_at"),
-                    resolution=bindparam("resolution"),
-                ),
-                resolved_rows,
-            )
+        r.execute_many(conn, _UPDATE_SEEN, changed_rows)
+        r.execute_many(conn, _RESOLVE, resolved_rows)
         if previous and conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() == p.last_run_id:
             # no run recorded since ``previous`` was read: it is what the table holds
             row_states = [s for s in row_states if previous.get(s[0]) != s[1:]]
