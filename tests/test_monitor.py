@@ -122,34 +122,32 @@ def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_p
     assert alert_keys(store, later.portfolio_id) == alert_keys(store, reference.portfolio_id)
     again = add_portfolio(store, src, "dpl", replace=True)
     assert again.portfolio_id == first.portfolio_id and again.open == reference.open
-    # rows' state: set (back to the default: gone), near misses raised, never lowered
+    # rows' state: one packed value per portfolio (rows at the default left out), read back the same
+    records = r.row_state_records([(0, "review", 0.8), (1, "clear", 0.0), (2, "clear", 0.75), (5, "error", 0.0)])
     with store.engine.begin() as conn:
-        r.write_row_states(conn, again.portfolio_id, [(0, "review", 0.8), (1, "clear", 0.0), (2, "clear", 0.75)])
-        r.raise_nears(conn, again.portfolio_id, {0: 0.7, 1: 0.72, 2: 0.9})
-    assert row_states(store, again.portfolio_id) == {0: ("review", 0.8), 1: ("clear", 0.72), 2: ("clear", 0.9)}
+        r.write_row_states(conn, again.portfolio_id, records)
+    assert row_states(store, again.portfolio_id) == {0: ("review", 0.8), 2: ("clear", 0.75), 5: ("error", 0.0)}
     with store.engine.begin() as conn:
-        r.write_row_states(conn, again.portfolio_id, [(1, "clear", 0.0), (2, "match", 1.0)])
-    assert row_states(store, again.portfolio_id) == {0: ("review", 0.8), 2: ("match", 1.0)}
+        r.write_row_states(conn, again.portfolio_id, r.row_state_records([]))
+    assert row_states(store, again.portfolio_id) == {}
 
 
 def row_states(store, portfolio_id: int) -> dict[int, tuple[str, float]]:
-    """The rows ``portfolio_row_state`` holds: row index -> (status, near miss)."""
-    from sqlalchemy import select
-
+    """The rows' state ``portfolio_states`` holds: row index -> (status, near miss)."""
     from clearance.store import runs as r
 
-    s = r.portfolio_row_state
     with store.engine.connect() as conn:
-        return {i: (status, near) for i, status, near in conn.execute(select(s.c.row_index, s.c.status, s.c.near).where(s.c.portfolio_id == portfolio_id))}
+        found = r.read_row_states(conn, portfolio_id)
+    return {int(i): (r.ROW_STATUSES[s], float(near)) for i, s, near in found.tolist()}
 
 
-@pytest.mark.parametrize("how", ["no cache", "older store", "one process", "child loads its index"])
+@pytest.mark.parametrize("how", ["no cache", "older store", "sparse store", "one process", "child loads its index"])
 def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, monkeypatch, tmp_path):
     """The prepared rows are a cache: without them (another machine, a cleared cache dir) a run
-    rebuilds them from the store, and from a store an older version made (rows' state kept
-    in ``portfolio_rows``) it fills ``portfolio_row_state``; without fork (or with threads
-    about) it screens in one process; a run in a process that has not loaded the index yet
-    (a CLI command) forks its background child first, which reads its own copy."""
+    rebuilds them from the store; a store an older version made is upgraded when opened (rows'
+    state kept in ``portfolio_rows``, or a row per row in ``portfolio_row_state``); without fork
+    (or with threads about) it screens in one process; a run in a process that has not loaded
+    the index yet (a CLI command) forks its background child first, which reads its own copy."""
     from clearance.screen import workers
     from clearance.screen.monitor import add_portfolio, run_portfolio
     from clearance.store import runs as r
@@ -158,18 +156,25 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
     store, path = portfolio
     store.activate("us-ofac-sdn", 1)
     first = add_portfolio(store, path, "book")
-    if how in ("no cache", "older store"):
+    if how in ("no cache", "older store", "sparse store"):
         cached = list(store.cache_dir.glob("monitor-*"))
-        assert {c.name.split(".", 1)[1] for c in cached} == {"book", "state.pkl"}
+        assert {c.name.split(".", 1)[1] for c in cached} == {"book"}
         for file in cached:
             file.unlink()
-        if how == "older store":  # rows' state only in portfolio_rows, and the store not yet upgraded
+        if how != "no cache":  # the store as an older version left it, not yet upgraded
             from clearance.store import Store
 
+            states = row_states(store, first.portfolio_id)
             with store.engine.begin() as conn:
-                conn.execute(r.portfolio_row_state.delete().where(r.portfolio_row_state.c.portfolio_id == first.portfolio_id))
+                conn.execute(r.portfolio_states.delete())
                 conn.execute(t.meta.delete().where(t.meta.c.key == r.ROW_STATE_LAYOUT))
+                if how == "sparse store":
+                    conn.execute(t.meta.insert().values(key=r.ROW_STATE_LAYOUT, value="sparse"))
+                    conn.execute(r.portfolio_row_state.insert(), [
+                        {"portfolio_id": first.portfolio_id, "row_index": i, "status": status, "near": near} for i, (status, near) in states.items()
+                    ])
             store = Store(store.engine, store.home)  # opening it upgrades it
+            assert row_states(store, first.portfolio_id) == states
     elif how == "one process":
         monkeypatch.setattr(workers.threading, "active_count", lambda: 2)
     else:

@@ -136,7 +136,7 @@ def test_exact_numbers_every_string_hashing_skips():
 
 
 def test_load_book_caches_and_rebuilds(store, monkeypatch):
-    from clearance.screen.monitor_book import Book, RowState, _path, drop, load_book, save_state
+    from clearance.screen.monitor_book import Book, _path, drop, load_book
 
     p = _portfolio()
     path = _path(store, 1, "book")
@@ -163,7 +163,7 @@ def test_load_book_caches_and_rebuilds(store, monkeypatch):
     assert stale.key != built.key and _read_book_key(store) == stale.key
     assert len(builds) == 8
 
-    save_state(store, 1, RowState.empty(0, built.rows))
+    _path(store, 1, "state.pkl").write_bytes(b"rows' state as an older version cached it")
     legacy.write_bytes(b"")
     drop(store, 1)
     assert not list(store.cache_dir.iterdir())
@@ -185,6 +185,29 @@ def test_row_state_updates_and_raises_near_misses():
     assert state.near.tolist() == [0.72, 0.0, 0.0, 0.95, 0.71]
     state.raise_near({})
     assert state.flagged().tolist() == [False, False, False, True, False] and state.flagged_or_near(0.71).tolist() == [0, 3, 4]
+
+
+def test_row_state_records_round_trip():
+    """The store keeps rows not at the default (clear, no near miss) by row index; read back onto
+    a book's rows (row indexes need not be positions), records of rows not in it are left out."""
+    import numpy as np
+
+    from clearance.screen.monitor_book import STATUSES, RowState
+    from clearance.store import runs as r
+
+    state = RowState.empty(1, 5)
+    state.update(range(5), ["clear", "match", "clear", "review", "error"], [0.0, 0.97, 0.71, 0.8, 0.0], 1)
+    row_index = np.array([2, 3, 5, 8, 9])
+    records = state.records(row_index)
+    assert records["row"].tolist() == [3, 5, 8, 9] and records.dtype == r.ROW_STATE
+    stored = np.frombuffer(np.ascontiguousarray(records).tobytes(), dtype=r.ROW_STATE)
+    back = RowState.of_records(1, stored, row_index)
+    assert back.status.tolist() == state.status.tolist() and back.near.tolist() == state.near.tolist()
+    fewer = RowState.of_records(1, stored, np.array([3, 4, 9]))
+    assert [STATUSES[s] for s in fewer.status] == ["match", "clear", "error"] and fewer.near.tolist() == [0.97, 0.0, 0.0]
+    assert RowState.of_records(1, stored[:0], row_index).flagged_or_near(0.1).tolist() == []
+    assert len(RowState.of_records(1, stored, np.array([], dtype=np.int64)).status) == 0
+    assert r.row_state_records([(4, "clear", 0.0), (6, "clear", 0.5), (7, "error", 0.0)])["row"].tolist() == [6, 7]
 
 
 def test_whole_string_hashes_tell_strings_apart_at_any_length():

@@ -36,8 +36,9 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence, cast
+from typing import Any, Callable, Sequence, cast
 
+import numpy as np
 from sqlalchemy import func, select
 
 from ..errors import InputError, StoreError
@@ -49,19 +50,15 @@ from .batch import prepare, query_of, row_key
 from .check import Screener, cache_path
 from .monitor_alerts import MonitorResult, Outcome, brief, record_run, state_of
 from .monitor_book import (
-    STATUSES,
     Book,
     RowState,
     book_key,
-    carry_state,
     drop,
     load_book,
     load_state,
     name_tokens,
     norm_version,
-    pick,
     save_book,
-    save_state,
 )
 from .monitor_changes import ChangedNames, ChangeSet, change_set
 from .monitor_filter import ChangeFilter, HitCheck, Scored
@@ -137,7 +134,6 @@ def add_portfolio(
                 .values(status="resolved", resolved_at=stamp, resolution="portfolio replaced")
             )
             conn.execute(r.portfolio_rows.delete().where(r.portfolio_rows.c.portfolio_id == existing.id))
-            conn.execute(r.portfolio_row_state.delete().where(r.portfolio_row_state.c.portfolio_id == existing.id))
         values = dict(
             name=name, updated_at=stamp, input_path=str(path), input_fingerprint=file_fingerprint(path),
             input_format=table.format, mapping=r.dumps(mapping.to_dict()), sources=r.dumps(sources) if sources else None,
@@ -177,9 +173,11 @@ def add_portfolio(
             }
             for x in rows
         ))
-        r.write_row_states(conn, pid, ((x["row_index"], (results[x["row_index"]][0] or {"status": "error"})["status"], results[x["row_index"]][1]) for x in rows), new=True)
+        r.write_row_states(conn, pid, r.row_state_records(
+            (x["row_index"], (results[x["row_index"]][0] or {"status": "error"})["status"], results[x["row_index"]][1]) for x in rows
+        ))
         conn.execute(r.portfolios.update().where(r.portfolios.c.id == pid).values(last_run_id=run_id))
-    _prepare(store, pid, rows, queries, results, run_id)
+    _prepare(store, pid, rows, queries)
     result.portfolio_id, result.run_id = pid, run_id
     result.new = result.open = len(new_alerts)
     result.alerts = [brief(a, "new") for a in new_alerts]
@@ -187,18 +185,13 @@ def add_portfolio(
     return result
 
 
-def _prepare(store, pid: int, rows: list[dict], queries: dict, results: dict, run_id: int) -> None:
-    """Save the portfolio's book and row state for its monitor runs (a cache: failures only cost speed)."""
+def _prepare(store, pid: int, rows: list[dict], queries: dict) -> None:
+    """Save the portfolio's book for its monitor runs (a cache: failures only cost speed)."""
     drop(store, pid)
     try:
         with store.engine.connect() as conn:
             p = conn.execute(select(r.portfolios).where(r.portfolios.c.id == pid)).first()
-        book = Book.build(book_key(store, p), ((x["row_index"], x["row_key"], queries[x["row_index"]]) for x in rows))
-        save_book(store, pid, book)
-        state = RowState.empty(run_id, book.rows)
-        state.update(range(book.rows), [(results[x["row_index"]][0] or {}).get("status", "error") for x in rows],
-                     [results[x["row_index"]][1] for x in rows], run_id)
-        save_state(store, pid, state)
+        save_book(store, pid, Book.build(book_key(store, p), ((x["row_index"], x["row_key"], queries[x["row_index"]]) for x in rows)))
     except Exception as exc:  # pragma: no cover - the next run rebuilds from the store
         log.warning("could not prepare portfolio %d for monitor runs: %s", pid, exc)
 
@@ -347,22 +340,25 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
 
 def _finish(store, p, book: Book | None, rows: RowState | None, screened: Outcome, nears: dict, changes: ChangeSet, snapshots,
             thresholds, sources, stages: dict, full: bool, result: MonitorResult, started: float, stamp: str) -> MonitorResult:
-    near_rows = dict(zip(book.row_index[list(nears)].tolist(), nears.values())) if book is not None else {}
     result.rescreened = len(screened.rows)
-    # the rows' state as the last run left it (``rows`` is updated below): only changed rows are written
-    previous = None
-    if book is not None and rows is not None:
-        at = screened.positions
-        previous = dict(zip(screened.rows, zip(map(STATUSES.__getitem__, rows.status[at].tolist()), rows.near[at].tolist())))
-    record_run(store, p, screened, near_rows, changes, snapshots, thresholds, sources, stages, full, result, stamp, previous)
-    if book is not None and rows is not None:
-        rows.update(screened.positions, screened.statuses, screened.nears, result.run_id)
-        rows.raise_near(nears)
-        save_state(store, p.id, rows)
-    elif rows is None:
-        carry_state(store, p, result.run_id)
+    row_states = _state_after(rows, book, screened, nears) if book is not None and rows is not None else None
+    record_run(store, p, screened, changes, snapshots, thresholds, sources, stages, full, result, stamp, row_states)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _state_after(rows: RowState, book: Book, screened: Outcome, nears: dict[int, float]) -> Callable[[np.ndarray | None], np.ndarray]:
+    """``records(stored)``: the rows' state after this run, as store records, from the state this
+    run read (or ``stored``, recorded by another run since): rows screened take their result,
+    near misses are raised."""
+
+    def records(stored: np.ndarray | None) -> np.ndarray:
+        state = rows if stored is None else RowState.of_records(0, stored, book.row_index)
+        state.update(screened.positions, screened.statuses, screened.nears, 0)
+        state.raise_near(nears)
+        return state.records(book.row_index)
+
+    return records
 
 
 def _load_index(store, load: IndexLoader, stages: dict) -> MatchIndex:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 from sqlalchemy import bindparam, func, select
 
@@ -140,22 +142,19 @@ def _reconcile(fresh: dict[tuple[str, str], dict], old: dict[tuple[str, str], An
 
 
 def record_run(
-    store, p, screened: Outcome, nears: dict[int, float], changes, snapshots, thresholds, sources, stages: dict[str, Any],
-    full: bool, result: MonitorResult, stamp: str, previous: dict[int, tuple[str, float]] | None = None,
+    store, p, screened: Outcome, changes, snapshots, thresholds, sources, stages: dict[str, Any], full: bool,
+    result: MonitorResult, stamp: str, row_states: Callable[[np.ndarray | None], np.ndarray] | None = None,
 ) -> MonitorResult:
     """Write the run (started at ``stamp``) and reconcile alerts; ``screened``: the rows screened;
-    ``nears``: row index -> new near miss of rows not screened (their status stands); ``previous``:
-    row index -> (status, near) of the rows screened as the portfolio's last run left them, if
-    known: only rows whose state changed are then written (a full run of 200,000 rows changes a
-    few thousand)."""
+    ``row_states(stored)``: the rows' state after the run, as store records, made from the state
+    the run read, or from ``stored`` if another run was recorded since (None: the rows' state
+    stands)."""
     t0 = time.perf_counter()
     state = state_of(snapshots)
     fresh = screened.fresh
     counts = {"match": 0, "review": 0, "clear": 0, "error": 0}
     for status in screened.statuses:
         counts[status] += 1
-    row_states = list(zip(screened.rows, screened.statuses, screened.nears))  # (row index, status, near) of each row screened
-    rescreened = set(screened.rows)
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
         old = _open_alerts(conn, p.id, set(screened.rows))
         run_id = r.insert_run(conn, {
@@ -172,11 +171,9 @@ def record_run(
         r.execute_many(conn, r.alerts.insert(), new_rows)
         r.execute_many(conn, _UPDATE_SEEN, changed_rows)
         r.execute_many(conn, _RESOLVE, resolved_rows)
-        if previous and conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() == p.last_run_id:
-            # no run recorded since ``previous`` was read: it is what the table holds
-            row_states = [s for s in row_states if previous.get(s[0]) != s[1:]]
-        r.write_row_states(conn, p.id, row_states)
-        r.raise_nears(conn, p.id, nears)
+        if row_states is not None:
+            since = conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() != p.last_run_id
+            r.write_row_states(conn, p.id, row_states(r.read_row_states(conn, p.id) if since else None))
         conn.execute(r.portfolios.update().where(r.portfolios.c.id == p.id).values(state=r.dumps(state), last_run_id=run_id, updated_at=stamp))
         result.open = conn.execute(
             select(func.count()).select_from(r.alerts).where(r.alerts.c.portfolio_id == p.id, r.alerts.c.status == "open")

@@ -12,12 +12,13 @@ themselves, which a run's screening takes instead of reading the names
 again (:meth:`Book.readings`).  :class:`RowState` is the part a run changes: each row's last status
 and near miss.
 
-Both are caches of the database, which stays the record: a book is saved
+A book is a cache of the database, which stays the record: it is saved
 under the store's cache directory, keyed by the portfolio's identity (id,
 input fingerprint, mapping, row count, normalisation version and the run
 that registered the rows), and rebuilt from ``portfolio_rows`` when it is
-missing, stale or unreadable; the row state is used only if it was saved by
-the portfolio's last run.
+missing, stale or unreadable.  The row state is read from the store
+(``portfolio_states``: one packed value per portfolio) and written back by
+each run in its transaction.
 
 A book is one file that a run maps rather than reads (a 200,000-row book
 is about 140 MB, which took a quarter of a second to unpickle): a small
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 #: Bump when :class:`Book` or its file changes shape (part of its key: older books are rebuilt).
 BOOK_VERSION = "6"
 #: Row statuses as small numbers (``RowState.status``).
-STATUSES = ("clear", "review", "match", "error")
+STATUSES = r.ROW_STATUSES
 _CODE = {s: i for i, s in enumerate(STATUSES)}
 
 
@@ -353,6 +354,24 @@ class RowState:
         self.near[at] = np.fromiter(nears, dtype=np.float64, count=len(at))
         self.run_id = run_id
 
+    def records(self, row_index: np.ndarray) -> np.ndarray:
+        """As the store keeps it: :data:`~clearance.store.runs.ROW_STATE` records of the rows not
+        at the default (clear, no near miss), ``row_index`` the book's (position -> row index)."""
+        kept = np.flatnonzero((self.status != _CODE[r.DEFAULT_STATE[0]]) | (self.near != r.DEFAULT_STATE[1]))
+        out = np.empty(len(kept), dtype=r.ROW_STATE)
+        out["row"], out["status"], out["near"] = row_index[kept], self.status[kept], self.near[kept]
+        return out
+
+    @classmethod
+    def of_records(cls, run_id: int, records: np.ndarray, row_index: np.ndarray) -> "RowState":
+        """The state of a book's rows (``row_index``: sorted) from the store's records; rows not
+        in the book (none, unless the records are not the book's) are left out."""
+        state = cls(run_id, np.full(len(row_index), _CODE[r.DEFAULT_STATE[0]], dtype=np.int8), np.full(len(row_index), r.DEFAULT_STATE[1]))
+        at = np.minimum(np.searchsorted(row_index, records["row"]), max(len(row_index) - 1, 0))
+        found = (row_index[at] == records["row"]) if len(row_index) else np.zeros(len(records), dtype=bool)
+        state.status[at[found]], state.near[at[found]] = records["status"][found], records["near"][found]
+        return state
+
 
 # -- where they are kept ------------------------------------------------------------
 
@@ -369,7 +388,8 @@ def book_key(store, p) -> str:
 
 
 def _path(store, portfolio_id: int, kind: str) -> Path:
-    """``kind``: ``book``, ``state.pkl``, or ``book.pkl`` (a book as saved before BOOK_VERSION 4)."""
+    """``kind``: ``book``; or what older versions saved: ``book.pkl`` (a book, before BOOK_VERSION 4),
+    ``state.pkl`` (rows' state, now kept by the store alone)."""
     store_id = hashlib.sha256(store.url.encode()).hexdigest()[:12]
     return Path(store.cache_dir) / f"monitor-{store_id}-{portfolio_id}.{kind}"
 
@@ -386,14 +406,6 @@ def _save(path: Path, write: Callable[[BinaryIO], None]) -> None:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-
-
-def _load(path: Path):
-    try:
-        with path.open("rb") as handle:
-            return pickle.load(handle)
-    except Exception:
-        return None
 
 
 # A book's file: this head, the pickled head (key, tokens, compounds, schemas, where each
@@ -476,18 +488,6 @@ def save_book(store, portfolio_id: int, book: Book) -> None:
         _path(store, portfolio_id, "book.pkl").unlink(missing_ok=True)
 
 
-def save_state(store, portfolio_id: int, state: RowState) -> None:
-    _save(_path(store, portfolio_id, "state.pkl"), partial(pickle.dump, state, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def carry_state(store, p, run_id: int) -> None:
-    """A run that screened no row leaves the rows' state as it was: still valid after it."""
-    state = _load(_path(store, p.id, "state.pkl"))
-    if isinstance(state, RowState) and state.run_id == p.last_run_id:
-        state.run_id = run_id
-        save_state(store, p.id, state)
-
-
 def drop(store, portfolio_id: int) -> None:
     for kind in ("book", "state.pkl", "book.pkl"):
         _path(store, portfolio_id, kind).unlink(missing_ok=True)
@@ -510,21 +510,9 @@ def load_book(store, p) -> Book:
 
 
 def load_state(store, p, book: Book) -> RowState:
-    """Each row's last status and near miss: cached by the last run, else read from the store."""
-    state = _load(_path(store, p.id, "state.pkl"))
-    if isinstance(state, RowState) and state.run_id == p.last_run_id and len(state.status) == book.rows:
-        return state
-    rows = r.portfolio_row_state
+    """Each row's last status and near miss, as the store keeps them."""
     with store.engine.connect() as conn:
-        found = dict(
-            ((row.row_index, (row.status, row.near)) for row in conn.execute(
-                select(rows.c.row_index, rows.c.status, rows.c.near).where(rows.c.portfolio_id == p.id)
-            ))
-        )
-    states = [found.get(int(i), r.DEFAULT_STATE) for i in book.row_index]  # the table holds rows not at the default
-    status = np.array([_CODE.get(s, _CODE["error"]) for s, _ in states], dtype=np.int8)
-    near = np.array([n for _, n in states], dtype=np.float64)
-    return RowState(p.last_run_id or 0, status, near)
+        return RowState.of_records(p.last_run_id or 0, r.read_row_states(conn, p.id), book.row_index)
 
 
-__all__ = ["Book", "Coded", "Identifiers", "RowState", "Texts", "STATUSES", "book_key", "carry_state", "drop", "load_book", "load_state", "name_tokens", "norm_version", "pick", "save_book", "save_state"]
+__all__ = ["Book", "Coded", "Identifiers", "RowState", "Texts", "STATUSES", "book_key", "drop", "load_book", "load_state", "name_tokens", "norm_version", "pick", "save_book"]

@@ -126,14 +126,18 @@ class Store:
                         conn.execute(t.meta.insert().values(key="indexes", value=_INDEXES))
                     except IntegrityError:  # pragma: no cover - a concurrent first open
                         pass
-        if runs.ROW_STATE_LAYOUT not in found:  # a new store, or one an older version made: once
-            with engine.connect().execution_options(immediate=True) as conn:
-                try:
-                    with conn.begin():  # the key first: a concurrent first open waits, then fails on it
-                        conn.execute(t.meta.insert().values(key=runs.ROW_STATE_LAYOUT, value="sparse"))
-                        runs.upgrade_row_state(conn)
-                except IntegrityError:  # pragma: no cover - a concurrent first open did it
-                    pass
+        layout = found.get(runs.ROW_STATE_LAYOUT)
+        if layout != "packed":  # a new store, or one an older version made: once
+            try:
+                with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+                    # a concurrent first open waits for this one's write lock (SQLite), then finds it done
+                    layout = conn.execute(select(t.meta.c.value).where(t.meta.c.key == runs.ROW_STATE_LAYOUT)).scalar()
+                    if layout != "packed":
+                        runs.upgrade_row_state(conn, layout)
+                        conn.execute(t.meta.delete().where(t.meta.c.key == runs.ROW_STATE_LAYOUT))
+                        conn.execute(t.meta.insert().values(key=runs.ROW_STATE_LAYOUT, value="packed"))
+            except IntegrityError:  # pragma: no cover - a concurrent first open did it (PostgreSQL)
+                pass
 
     @property
     def cache_dir(self) -> Path:
