@@ -1,7 +1,7 @@
 """The rows' state a monitor run leaves (OFAC SDN 2019-01 -> 2021-07): rows it screened take their
 result, the others keep their status and at least their near miss; when another run was recorded
-after this one read the state, this one's results go onto that run's state.  Rows at the default
-(clear, no near miss) are not held."""
+after this one read the state, this one's results go onto that run's state (and the open alerts it
+read ahead are read again).  Rows at the default (clear, no near miss) are not held."""
 
 from __future__ import annotations
 
@@ -63,3 +63,4 @@ def test_a_run_leaves_each_rows_state(portfolio, monkeypatch, full, stale):  # n
     assert any(after.get(i, DEFAULT_STATE) != before.get(i, DEFAULT_STATE) for i in screened)
     if stale:
         assert after[next(i for i, state in before.items() if state == ("review", 0.9))][0] == "review"
+    assert result.stages["open_alerts"] == ("read ahead" if not full and not stale else "read")

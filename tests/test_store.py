@@ -77,6 +77,32 @@ def test_diff_matches_raw_files(db_url):
     assert all(c["fields"] for c in result.changed)
 
 
+def test_activation_records_what_changed(db_url):
+    """Importing (which activates) or activating a snapshot records which entities changed since
+    the one it replaces, as the snapshots compare and as ``diff`` finds them; any other pair is
+    compared when asked."""
+    from clearance.store import changes
+    from clearance.store import schema as t
+
+    store = open_store(initialise=False)
+    old = store.import_files(LISTS / SDN_2019, "us-ofac-sdn", captured="2019-01").snapshot
+    new = store.import_files(LISTS / SDN_2021, "us-ofac-sdn", captured="2021-07").snapshot
+    store.activate("us-ofac-sdn", 1)
+    store.activate("us-ofac-sdn", 1)  # the same again: nothing replaced
+    with store.engine.connect() as conn:
+        pairs = sorted(conn.execute(text("select old_id, new_id from snapshot_changes")).all())
+        recorded, forth, back = changes.changes(conn, old.id, new.id), changes.compare(conn, old.id, new.id), changes.compare(conn, new.id, old.id)
+        assert changes.changes(conn, new.id, old.id) == back
+        conn.execute(t.snapshot_changes.delete())
+        assert changes.changes(conn, old.id, new.id) == forth  # not recorded: compared
+    assert pairs == [(old.id, new.id), (new.id, old.id)]
+    added, changed, removed = recorded
+    assert recorded == forth and back == (removed, changed, added)
+    found = diff(store, "us-ofac-sdn", 1, 2)
+    assert (added, sorted(c["id"] for c in found.changed), removed) == (found.added, changed, found.removed)
+    assert len(added) > 1000 and len(changed) > 100 and len(removed) > 100
+
+
 def test_history_and_diff_errors(home):
     store = open_store(initialise=False)
     with pytest.raises(StoreError, match="unknown source"):

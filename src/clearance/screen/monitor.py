@@ -48,7 +48,7 @@ from ..match.normalize import known_readings
 from ..store import runs as r
 from .batch import prepare, query_of, row_key
 from .check import Screener, cache_path
-from .monitor_alerts import MonitorResult, Outcome, brief, record_run, state_of
+from .monitor_alerts import MonitorResult, OpenAlert, Outcome, brief, open_alerts, record_run, state_of
 from .monitor_book import (
     Book,
     RowState,
@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 #: The share of the rows the filter keeps that the background child screens (it also checks
 #: its hits on changed entities): it is done with its own rows about when the filter is.
-CHILD_SHARE = 0.6
+CHILD_SHARE = 0.7
 
 
 def _portfolio(conn, name: str):
@@ -264,7 +264,7 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
     def item(pos: int) -> tuple[int, dict | None, bool]:
         return pos, book.query(pos), bool(expect[pos])
 
-    filt, nears = None, {}
+    filt, nears, opened = None, {}, None
     state, stamp = state_of(snapshots), r.now()
 
     def outcome(done: list[tuple[int, dict | None, float]]) -> Outcome:
@@ -321,8 +321,11 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             items = [affected_item(pos) for pos in affected[share:]]
             with known_readings(book.readings(items)):
                 done = list(screen_rows(screener, items, workers))
-            filt.check({pos: rec for pos, rec, _ in done}, changes.changed)  # while the child finishes
+            # while the child finishes: this process's rows checked, and the open alerts read ahead
+            filt.check({pos: rec for pos, rec, _ in done}, changes.changed)
             screened = outcome(done)
+            with store.engine.connect() as conn:
+                opened = open_alerts(conn, p.id)
             for part, checked in background.result():
                 filt.check_scored(checked)
                 screened.add(part)
@@ -335,14 +338,15 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
             stages["rows_rescreened"] = len(screened.rows)
             nears = {}
     stages["screen_s"] = _since(t0)
-    return _finish(store, p, book, rows, screened, nears, changes, snapshots, thresholds, sources, stages, full, result, started, stamp)
+    return _finish(store, p, book, rows, screened, nears, changes, snapshots, thresholds, sources, stages, full, result, started, stamp, opened)
 
 
 def _finish(store, p, book: Book | None, rows: RowState | None, screened: Outcome, nears: dict, changes: ChangeSet, snapshots,
-            thresholds, sources, stages: dict, full: bool, result: MonitorResult, started: float, stamp: str) -> MonitorResult:
+            thresholds, sources, stages: dict, full: bool, result: MonitorResult, started: float, stamp: str,
+            opened: list[OpenAlert] | None = None) -> MonitorResult:
     result.rescreened = len(screened.rows)
     row_states = _state_after(rows, book, screened, nears) if book is not None and rows is not None else None
-    record_run(store, p, screened, changes, snapshots, thresholds, sources, stages, full, result, stamp, row_states)
+    record_run(store, p, screened, changes, snapshots, thresholds, sources, stages, full, result, stamp, row_states, opened)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -108,13 +108,28 @@ _RESOLVE = r.alerts.update().where(r.alerts.c.id == bindparam("b_id")).values(
 )
 
 
-def _open_alerts(conn, portfolio_id: int, rows: set[int]) -> dict[tuple[str, str], Any]:
-    """The portfolio's open alerts on these rows, by (row key, entity id)."""
-    found = conn.execute(select(*_OLD).where(r.alerts.c.portfolio_id == portfolio_id, r.alerts.c.status == "open")).all()
-    return {(a.row_key, a.entity_id): a for a in found if a.row_index in rows}
+class OpenAlert(NamedTuple):
+    """What a run needs of an alert open before it."""
+
+    id: int
+    row_index: int
+    row_key: str
+    entity_id: str
+    source: str
+    name: str | None
+    query_name: str | None
+    score: float
+    hit_status: str
 
 
-def _reconcile(fresh: dict[tuple[str, str], dict], old: dict[tuple[str, str], Any], changes, run_id: int, stamp: str,
+def open_alerts(conn, portfolio_id: int) -> list[OpenAlert]:
+    """The portfolio's open alerts (a run reads them ahead while its child finishes, and uses
+    them if no other run was recorded in between: see :func:`record_run`)."""
+    found = conn.execute(select(*_OLD).where(r.alerts.c.portfolio_id == portfolio_id, r.alerts.c.status == "open"))
+    return [OpenAlert(*a) for a in found]
+
+
+def _reconcile(fresh: dict[tuple[str, str], dict], old: dict[tuple[str, str], OpenAlert], changes, run_id: int, stamp: str,
                result: MonitorResult) -> tuple[list[dict], list[dict], list[dict]]:
     """Alerts to insert (found, not open), update (found again) and resolve (open, not found);
     each new, changed (status, score or entity changed) and resolved one reported in ``result``."""
@@ -137,18 +152,21 @@ def _reconcile(fresh: dict[tuple[str, str], dict], old: dict[tuple[str, str], An
             continue
         reason = "entity removed from the list" if before.entity_id in removed_ids else "no longer matches"
         resolved_rows.append({"b_id": before.id, "last_run_id": run_id, "resolved_at": stamp, "resolution": reason})
-        result.alerts.append(brief({**before._mapping, "resolution": reason}, "resolved"))
+        result.alerts.append(brief({**before._asdict(), "resolution": reason}, "resolved"))
     return new_rows, seen_rows, resolved_rows
 
 
 def record_run(
     store, p, screened: Outcome, changes, snapshots, thresholds, sources, stages: dict[str, Any], full: bool,
     result: MonitorResult, stamp: str, row_states: Callable[[np.ndarray | None], np.ndarray] | None = None,
+    opened: list[OpenAlert] | None = None,
 ) -> MonitorResult:
     """Write the run (started at ``stamp``) and reconcile alerts; ``screened``: the rows screened;
     ``row_states(stored)``: the rows' state after the run, as store records, made from the state
     the run read, or from ``stored`` if another run was recorded since (None: the rows' state
-    stands)."""
+    stands); ``opened``: the portfolio's open alerts, if read since ``p`` was (else, or if another
+    run was recorded since, they are read here).  Another run is told by the portfolio's last run
+    (monitor runs and registrations alone change a portfolio's alerts, and set it)."""
     t0 = time.perf_counter()
     state = state_of(snapshots)
     fresh = screened.fresh
@@ -156,7 +174,11 @@ def record_run(
     for status in screened.statuses:
         counts[status] += 1
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        old = _open_alerts(conn, p.id, set(screened.rows))
+        since = conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() != p.last_run_id
+        rescreened = set(screened.rows)
+        ahead = opened is not None and not since
+        stages["open_alerts"] = "read ahead" if ahead else "read"
+        old = {(a.row_key, a.entity_id): a for a in (opened if ahead else open_alerts(conn, p.id)) if a.row_index in rescreened}
         run_id = r.insert_run(conn, {
             "kind": "monitor", "portfolio_id": p.id, "started_at": stamp, "finished_at": r.now(), "input_path": p.input_path,
             "input_fingerprint": p.input_fingerprint, "input_format": p.input_format, "mapping": json.loads(p.mapping),
@@ -172,7 +194,6 @@ def record_run(
         r.execute_many(conn, _UPDATE_SEEN, changed_rows)
         r.execute_many(conn, _RESOLVE, resolved_rows)
         if row_states is not None:
-            since = conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() != p.last_run_id
             r.write_row_states(conn, p.id, row_states(r.read_row_states(conn, p.id) if since else None))
         conn.execute(r.portfolios.update().where(r.portfolios.c.id == p.id).values(state=r.dumps(state), last_run_id=run_id, updated_at=stamp))
         result.open = conn.execute(
@@ -184,4 +205,4 @@ def record_run(
     return result
 
 
-__all__ = ["MonitorResult", "Outcome", "brief", "record_run", "state_of"]
+__all__ = ["MonitorResult", "OpenAlert", "Outcome", "brief", "open_alerts", "record_run", "state_of"]

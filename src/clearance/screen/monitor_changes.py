@@ -1,8 +1,8 @@
 """What changed in the lists since a portfolio's last run, and where those entities sit in the match index.
 
 Per source, the entities added, changed and removed between two snapshots
-come from the store's content hashes (``snapshot_entities``) in two joins,
-without reading any entity.  The names of the added and changed entities are
+come from the store (:mod:`clearance.store.changes`: recorded when the newer
+was activated, else compared by content hash, without reading any entity).  The names of the added and changed entities are
 then taken from the full match index, normalised and weighted exactly as the
 matcher sees them (:class:`ChangedNames`).
 """
@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from ..match.index import NAME_PROPS, MatchIndex
 from ..store import schema as t
+from ..store.changes import changes as recorded_changes
 from .monitor_partners import ranges
 
 
@@ -43,24 +44,6 @@ def _all(conn, snapshot_id: int) -> list[str]:
     return list(conn.execute(select(se.c.entity_id).where(se.c.snapshot_id == snapshot_id)).scalars())
 
 
-def _diff(conn, old: int, new: int) -> tuple[list[str], list[str], list[str]]:
-    """(added, changed, removed) entity ids between two snapshots of a source."""
-    n, o = t.snapshot_entities.alias("n"), t.snapshot_entities.alias("o")
-    moved = conn.execute(
-        select(n.c.entity_id, o.c.entity_id.is_(None))
-        .select_from(n.outerjoin(o, and_(o.c.snapshot_id == old, o.c.entity_id == n.c.entity_id)))
-        .where(n.c.snapshot_id == new, (o.c.entity_id.is_(None)) | (o.c.hash != n.c.hash))
-    ).all()
-    removed = conn.execute(
-        select(o.c.entity_id)
-        .select_from(o.outerjoin(n, and_(n.c.snapshot_id == new, n.c.entity_id == o.c.entity_id)))
-        .where(o.c.snapshot_id == old, n.c.entity_id.is_(None))
-    ).scalars()
-    added = sorted(i for i, is_new in moved if is_new)
-    changed = sorted(i for i, is_new in moved if not is_new)
-    return added, changed, sorted(removed)
-
-
 def change_set(store, state: dict, current: list) -> ChangeSet:
     """Entities added, changed and removed between the snapshots last screened (``state``) and ``current``."""
     result = ChangeSet()
@@ -71,7 +54,7 @@ def change_set(store, state: dict, current: list) -> ChangeSet:
             if before and after and before["snapshot_id"] == after.id:
                 continue
             if before and after:
-                added, changed, removed = _diff(conn, before["snapshot_id"], after.id)
+                added, changed, removed = recorded_changes(conn, before["snapshot_id"], after.id)
             else:
                 added, changed = (sorted(_all(conn, after.id)) if after else []), []
                 removed = sorted(_all(conn, before["snapshot_id"])) if before else []

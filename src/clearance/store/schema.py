@@ -68,6 +68,14 @@ snapshot_entities = Table(
     Column("hash", String(64), ForeignKey("entity_data.hash"), nullable=False),
 )
 
+snapshot_changes = Table(  # what changed between two snapshots of a source (store.changes)
+    "snapshot_changes",
+    metadata,
+    Column("old_id", Integer, ForeignKey("snapshots.id"), primary_key=True),
+    Column("new_id", Integer, ForeignKey("snapshots.id"), primary_key=True),
+    Column("entities", Text, nullable=False),  # JSON {"added": [ids], "changed": [ids], "removed": [ids]}, each sorted
+)
+
 active = Table(
     "active",
     metadata,

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from ..errors import SourceError, StoreError
 from ..model import Entity
 from ..sources import format_for
-from . import runs
+from . import changes, runs
 from . import schema as t
 
 #: Called as progress(done, total) while entities are written.
@@ -261,6 +261,10 @@ class Store:
 
     @staticmethod
     def _activate(conn, source: str, snapshot_id: int) -> None:
+        """Serve ``snapshot_id`` for ``source``, recording what changed since the one it replaces."""
+        replaced = conn.execute(select(t.active.c.snapshot_id).where(t.active.c.source == source)).scalar()
+        if replaced is not None and replaced != snapshot_id:
+            changes.record(conn, replaced, snapshot_id)
         updated = conn.execute(
             t.active.update().where(t.active.c.source == source).values(snapshot_id=snapshot_id, activated_at=_now())
         ).rowcount
