@@ -208,3 +208,29 @@ def test_run_without_prepared_rows_or_fork_equals_full_rescreen(portfolio, how, 
     for i in range(first.rows):
         (status, near), (full_status, full_near) = monitored.get(i, r.DEFAULT_STATE), full.get(i, r.DEFAULT_STATE)
         assert status == full_status and near >= full_near - 1e-9, i
+
+
+def test_a_bound_violated_screens_every_row(portfolio, monkeypatch):
+    """Were a hit on a changed entity ever to score above the bound the filter relied on, the run
+    would screen every row in the same transaction (forked child or not), and give the alerts and
+    rows' state a full re-screen gives."""
+    from clearance.screen import monitor_filter, workers
+    from clearance.screen.monitor import add_portfolio, run_portfolio
+
+    store, path = portfolio
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 1)  # idle threads left by other tests
+    store.activate("us-ofac-sdn", 1)
+    add_portfolio(store, path, "book")
+    store.activate("us-ofac-sdn", 2)
+    check = monitor_filter.ChangeFilter.check_scored
+
+    def violated(self, scored):
+        check(self, scored)
+        self.violations += 1
+
+    monkeypatch.setattr(monitor_filter.ChangeFilter, "check_scored", violated)
+    result = run_portfolio(store, "book")
+    reference = add_portfolio(store, path, "reference")
+    assert result.stages["fallback"] == "bound violated" and result.rescreened == result.rows
+    assert alert_keys(store, result.portfolio_id) == alert_keys(store, reference.portfolio_id)
+    assert row_states(store, result.portfolio_id) == row_states(store, reference.portfolio_id)

@@ -1,7 +1,7 @@
 """The rows' state a monitor run leaves (OFAC SDN 2019-01 -> 2021-07): rows it screened take their
 result, the others keep their status and at least their near miss; when another run was recorded
-after this one read the state, this one's results go onto that run's state (and the open alerts it
-read ahead are read again).  Rows at the default (clear, no near miss) are not held."""
+after this one read the state, this one's results go onto that run's state.  Rows at the default
+(clear, no near miss) are not held."""
 
 from __future__ import annotations
 
@@ -16,26 +16,31 @@ from tests.test_monitor import row_states
 
 
 def recorded_run(store, monkeypatch, full: bool, stale: bool):
-    """A run of portfolio "book"; with ``stale``, another run's state (one row not screened set to
-    review, 0.9) is recorded just before this one writes; returns the result, the state the run
-    read (or the other run's) and the rows it screened: row index -> (status, near)."""
+    """A run of portfolio "book"; with ``stale``, as if another run had been recorded after this one
+    read the rows' state (its state: one row this run did not screen set to review, 0.9); returns
+    the result, the state the run read (or the other run's) and the rows it screened: row index ->
+    (status, near)."""
     from clearance.screen import monitor, monitor_alerts
     from clearance.store import runs as r
 
     seen: dict = {}
 
-    def record(store, p, screened, *args):
-        seen["screened"] = dict(zip(screened.rows, zip(screened.statuses, screened.nears)))
-        seen["before"] = row_states(store, p.id)
-        if stale:  # as if a run was recorded after this one read the state
-            other = next(i for i in range(p.row_count) if i not in seen["screened"])
-            seen["before"][other] = ("review", 0.9)
-            with store.engine.begin() as conn:
-                r.write_row_states(conn, p.id, r.row_state_records((i, *state) for i, state in seen["before"].items()))
-            p = types.SimpleNamespace(**{**p._mapping, "last_run_id": -1})
-        return monitor_alerts.record_run(store, p, screened, *args)
+    class Recorder(monitor_alerts.Recorder):
+        def __init__(self, store, p, *args):
+            seen["before"] = row_states(store, p.id)
+            if stale:
+                p = types.SimpleNamespace(**{**p._mapping, "last_run_id": -1})
+            super().__init__(store, p, *args)
 
-    monkeypatch.setattr(monitor, "record_run", record)
+        def finish(self, row_states=None):
+            seen["screened"] = dict(zip(self.screened.rows, zip(self.screened.statuses, self.screened.nears)))
+            if stale:  # the other run's state, as this run's transaction finds it
+                other = next(i for i in range(self.p.row_count) if i not in seen["screened"])
+                seen["before"][other] = ("review", 0.9)
+                r.write_row_states(self.conn, self.p.id, r.row_state_records((i, *state) for i, state in seen["before"].items()))
+            return super().finish(row_states)
+
+    monkeypatch.setattr(monitor, "Recorder", Recorder)
     return monitor.run_portfolio(store, "book", full=full), seen
 
 
@@ -63,4 +68,3 @@ def test_a_run_leaves_each_rows_state(portfolio, monkeypatch, full, stale):  # n
     assert any(after.get(i, DEFAULT_STATE) != before.get(i, DEFAULT_STATE) for i in screened)
     if stale:
         assert after[next(i for i, state in before.items() if state == ("review", 0.9))][0] == "review"
-    assert result.stages["open_alerts"] == ("read ahead" if not full and not stale else "read")

@@ -85,3 +85,39 @@ def test_an_inbox_carries_work_found_after_the_fork(no_threads):
         assert here.result() == ["done here"]
     with Inbox() as inbox, pytest.raises(RuntimeError):
         inbox.receive()  # here, before anything was sent
+
+
+def test_parts_come_back_as_the_child_makes_them(no_threads):
+    """With ``parts``, each result is read as soon as the child has made it: here the child makes
+    its second only after this process, having read the first, sends it what it needs.  A child
+    that dies half-way is redone here, the parts already read skipped."""
+    from clearance.screen.workers import Inbox
+
+    here = os.getpid()
+    runs_here = []
+
+    def work():
+        if os.getpid() == here:
+            runs_here.append(1)
+        yield os.getpid(), "first"
+        yield os.getpid(), inbox.receive() * 2
+
+    with Inbox() as inbox, Forked(work, parts=2) as job:
+        parts = job.results()
+        pid, first = next(parts)
+        inbox.send("second")
+        assert pid != os.getpid() and first == "first" and next(parts) == (pid, "secondsecond")
+        assert list(parts) == [] and not runs_here
+
+    def dies_in_child():
+        yield "first"
+        if os.getpid() != here:
+            os._exit(3)
+        yield "second, here"
+
+    with Forked(dies_in_child, parts=2) as job:
+        assert list(job.results()) == ["first", "second, here"]
+    with Inbox() as inbox:
+        job = Forked(work, wanted=False, parts=2)
+        inbox.send("x")
+        assert [value for _, value in job.results()] == ["first", "xx"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Sequence, cast
 
@@ -48,7 +49,7 @@ from ..match.normalize import known_readings
 from ..store import runs as r
 from .batch import prepare, query_of, row_key
 from .check import Screener, cache_path
-from .monitor_alerts import MonitorResult, OpenAlert, Outcome, brief, open_alerts, record_run, state_of
+from .monitor_alerts import MonitorResult, Outcome, Recorder, brief, state_of
 from .monitor_book import (
     Book,
     RowState,
@@ -250,9 +251,14 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
     changes = change_set(store, json.loads(p.state), snapshots)
     stages["changes_s"] = _since(started)
     result = MonitorResult(p.name, p.id, 0, p.row_count, 0, list_changes=changes.per_source, stages=stages)
+
+    def recorder(stamp: str) -> Recorder:
+        return Recorder(store, p, changes, snapshots, thresholds, sources, stages, full, result, stamp)
+
     if not full and changes.empty:
         result.rows = p.row_count
-        return _finish(store, p, None, None, Outcome(), {}, changes, snapshots, thresholds, sources, stages, full, result, started, r.now())
+        with recorder(r.now()) as record:
+            return _done(record.finish(), started)
     t0 = time.perf_counter()
     book = load_book(store, p)
     rows = load_state(store, p, book)
@@ -264,7 +270,6 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
     def item(pos: int) -> tuple[int, dict | None, bool]:
         return pos, book.query(pos), bool(expect[pos])
 
-    filt, nears, opened = None, {}, None
     state, stamp = state_of(snapshots), r.now()
 
     def outcome(done: list[tuple[int, dict | None, float]]) -> Outcome:
@@ -276,77 +281,77 @@ def _run(store, name: str, full: bool, workers: int | None, load: IndexLoader) -
         items = [item(pos) for pos in range(book.rows) if book.has_query[pos]]
         screened = outcome(list(screen_rows(screener, items, workers)))
         stages["rows_rescreened"] = len(screened.rows)
-    else:
-        # rows flagged or near last time are screened whatever changed: in a child process while
-        # this one works out which other rows the change can touch; forked before this process
-        # loads the index, the child reads its own copy (one copy shared by fork slows both)
-        must = [pos for pos in rows.flagged_or_near(band).tolist() if book.has_query[pos]]
-        path = cache_path(store)
-        if not path.exists():  # built here first (and cached): the child then shares it
-            _load_index(store, load, stages)
+        stages["screen_s"] = _since(t0)
+        with recorder(stamp) as record:
+            record.add(screened)
+            return _done(record.finish(_state_after(rows, book, record.screened, {})), started)
+    # rows flagged or near last time are screened whatever changed: in a child process while this
+    # one works out which other rows the change can touch; forked before this process loads the
+    # index, the child reads its own copy (one copy shared by fork slows both)
+    must = [pos for pos in rows.flagged_or_near(band).tolist() if book.has_query[pos]]
+    path = cache_path(store)
+    if not path.exists():  # built here first (and cached): the child then shares it
+        _load_index(store, load, stages)
 
-        def background_screener() -> Screener:
-            index = load.at(path)
-            if index is None:  # the cache file went away: this fails the child, and this process does its work
-                raise StoreError(f"the match index {path} is gone")
-            return near_screener(index, sources, thresholds)
+    def background_screener() -> Screener:
+        index = load.at(path)
+        if index is None:  # the cache file went away: this fails the child, and this process does its work
+            raise StoreError(f"the match index {path} is gone")
+        return near_screener(index, sources, thresholds)
 
-        def affected_item(pos: int) -> tuple[int, dict | None, bool]:
-            return pos, book.query(pos), True  # a changed entity can reach the review threshold
+    def affected_item(pos: int) -> tuple[int, dict | None, bool]:
+        return pos, book.query(pos), True  # a changed entity can reach the review threshold
 
-        checks: list[HitCheck] = []
+    checks: list[HitCheck] = []
 
-        def made(done: list) -> tuple[Outcome, Scored]:
-            """What the child sends back of a batch: its outcome, and its hits on changed entities
-            scored for the check (made in the child while this process filters)."""
-            if not checks:
-                index = cast(MatchIndex, load.at(path))  # (loaded by background_screener)
-                checks.append(HitCheck(book, index, ChangedNames(index, changes)))
-            return outcome(done), checks[0].scores({pos: rec for pos, rec, _ in done}, changes.changed)
+    def made(done: list) -> tuple[Outcome, Scored]:
+        """What the child sends back of a batch: its outcome, and its hits on changed entities
+        scored for the check (made in the child while this process filters)."""
+        if not checks:
+            index = cast(MatchIndex, load.at(path))  # (loaded by background_screener)
+            checks.append(HitCheck(book, index, ChangedNames(index, changes)))
+        return outcome(done), checks[0].scores({pos: rec for pos, rec, _ in done}, changes.changed)
 
-        inbox = Inbox()
-        with inbox, background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings, (inbox, affected_item), made) as background:
-            index = _load_index(store, load, stages)
-            screener = near_screener(index, sources, thresholds)
-            t0 = time.perf_counter()
-            filt = ChangeFilter(book, index, ChangedNames(index, changes))
-            affected, nears, counts = filt.affected(band, thresholds.review, set(must))
-            stages["filter_s"] = _since(t0)
-            stages.update(rows_flagged_or_near=len(must), **counts, rows_affected=len(affected), rows_newly_near=len(nears))
-            stages["rows_rescreened"] = len(must) + len(affected)
-            t0 = time.perf_counter()
-            # the child, done with its own rows before the filter is, screens a share of these too
-            share = int(len(affected) * CHILD_SHARE) if background.pid is not None else 0
-            inbox.send(affected[:share])
+    inbox = Inbox()
+    with inbox, background_screening(background_screener, must, item, BACKGROUND_FROM, book.readings, (inbox, affected_item), made) as background:
+        index = _load_index(store, load, stages)
+        screener = near_screener(index, sources, thresholds)
+        t0 = time.perf_counter()
+        filt = ChangeFilter(book, index, ChangedNames(index, changes))
+        affected, nears, counts = filt.affected(band, thresholds.review, set(must))
+        stages["filter_s"] = _since(t0)
+        stages.update(rows_flagged_or_near=len(must), **counts, rows_affected=len(affected), rows_newly_near=len(nears))
+        t0 = time.perf_counter()
+        # the child, done with its own rows about when the filter is, screens a share of these too;
+        # meanwhile this process writes what the child sent of its own rows, then screens the rest
+        share = int(len(affected) * CHILD_SHARE) if background.pid is not None else 0
+        inbox.send(affected[:share])
+        parts = background.results()
+        with recorder(stamp) as record:
+            for part, checked in islice(parts, 1):
+                filt.check_scored(checked)
+                record.add(part)
             items = [affected_item(pos) for pos in affected[share:]]
             with known_readings(book.readings(items)):
                 done = list(screen_rows(screener, items, workers))
-            # while the child finishes: this process's rows checked, and the open alerts read ahead
             filt.check({pos: rec for pos, rec, _ in done}, changes.changed)
-            screened = outcome(done)
-            with store.engine.connect() as conn:
-                opened = open_alerts(conn, p.id)
-            for part, checked in background.result():
+            record.add(outcome(done))
+            for part, checked in parts:
                 filt.check_scored(checked)
-                screened.add(part)
-        if filt.violations:  # the bounds do not hold for this matcher: screen every row
-            log.warning("%d hits on changed entities scored above their bound; screening every row", filt.violations)
-            stages["fallback"] = "bound violated"
-            seen = set(screened.positions)
-            rest = [item(pos) for pos in range(book.rows) if book.has_query[pos] and pos not in seen]
-            screened.add(outcome(list(screen_rows(screener, rest, workers))))
-            stages["rows_rescreened"] = len(screened.rows)
-            nears = {}
-    stages["screen_s"] = _since(t0)
-    return _finish(store, p, book, rows, screened, nears, changes, snapshots, thresholds, sources, stages, full, result, started, stamp, opened)
+                record.add(part)
+            if filt.violations:  # the bounds do not hold for this matcher: screen every row
+                log.warning("%d hits on changed entities scored above their bound; screening every row", filt.violations)
+                stages["fallback"] = "bound violated"
+                seen = set(record.screened.positions)
+                rest = [item(pos) for pos in range(book.rows) if book.has_query[pos] and pos not in seen]
+                record.add(outcome(list(screen_rows(screener, rest, workers))))
+                nears = {}
+            stages["rows_rescreened"] = len(record.screened.rows)
+            stages["screen_s"] = _since(t0)
+            return _done(record.finish(_state_after(rows, book, record.screened, nears)), started)
 
 
-def _finish(store, p, book: Book | None, rows: RowState | None, screened: Outcome, nears: dict, changes: ChangeSet, snapshots,
-            thresholds, sources, stages: dict, full: bool, result: MonitorResult, started: float, stamp: str,
-            opened: list[OpenAlert] | None = None) -> MonitorResult:
-    result.rescreened = len(screened.rows)
-    row_states = _state_after(rows, book, screened, nears) if book is not None and rows is not None else None
-    record_run(store, p, screened, changes, snapshots, thresholds, sources, stages, full, result, stamp, row_states, opened)
+def _done(result: MonitorResult, started: float) -> MonitorResult:
     result.seconds = time.perf_counter() - started
     return result
 

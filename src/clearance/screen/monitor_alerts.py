@@ -123,8 +123,7 @@ class OpenAlert(NamedTuple):
 
 
 def open_alerts(conn, portfolio_id: int) -> list[OpenAlert]:
-    """The portfolio's open alerts (a run reads them ahead while its child finishes, and uses
-    them if no other run was recorded in between: see :func:`record_run`)."""
+    """The portfolio's open alerts."""
     found = conn.execute(select(*_OLD).where(r.alerts.c.portfolio_id == portfolio_id, r.alerts.c.status == "open"))
     return [OpenAlert(*a) for a in found]
 
@@ -156,53 +155,101 @@ def _reconcile(fresh: dict[tuple[str, str], dict], old: dict[tuple[str, str], Op
     return new_rows, seen_rows, resolved_rows
 
 
-def record_run(
-    store, p, screened: Outcome, changes, snapshots, thresholds, sources, stages: dict[str, Any], full: bool,
-    result: MonitorResult, stamp: str, row_states: Callable[[np.ndarray | None], np.ndarray] | None = None,
-    opened: list[OpenAlert] | None = None,
-) -> MonitorResult:
-    """Write the run (started at ``stamp``) and reconcile alerts; ``screened``: the rows screened;
-    ``row_states(stored)``: the rows' state after the run, as store records, made from the state
-    the run read, or from ``stored`` if another run was recorded since (None: the rows' state
-    stands); ``opened``: the portfolio's open alerts, if read since ``p`` was (else, or if another
-    run was recorded since, they are read here).  Another run is told by the portfolio's last run
-    (monitor runs and registrations alone change a portfolio's alerts, and set it)."""
-    t0 = time.perf_counter()
-    state = state_of(snapshots)
-    fresh = screened.fresh
-    counts = {"match": 0, "review": 0, "clear": 0, "error": 0}
-    for status in screened.statuses:
-        counts[status] += 1
-    with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        since = conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() != p.last_run_id
-        rescreened = set(screened.rows)
-        ahead = opened is not None and not since
-        stages["open_alerts"] = "read ahead" if ahead else "read"
-        old = {(a.row_key, a.entity_id): a for a in (opened if ahead else open_alerts(conn, p.id)) if a.row_index in rescreened}
-        run_id = r.insert_run(conn, {
-            "kind": "monitor", "portfolio_id": p.id, "started_at": stamp, "finished_at": r.now(), "input_path": p.input_path,
+class Recorder:
+    """A monitor run's writes, in one transaction (a failed run leaves nothing behind).
+
+    Opened (write lock taken, the run's row inserted, the portfolio's open
+    alerts read) before the run's last rows are screened; the rows screened
+    are then reconciled and written batch by batch as they come (:meth:`add`:
+    a batch made by a forked child while this process waits for the next);
+    :meth:`finish` writes the rows' state and the run's counts, and commits.
+    Use as a context manager: leaving it without :meth:`finish` rolls back."""
+
+    def __init__(self, store, p, changes, snapshots, thresholds, sources, stages: dict[str, Any], full: bool,
+                 result: MonitorResult, stamp: str):
+        self.p, self.changes, self.stages, self.result, self.stamp = p, changes, stages, result, stamp
+        self.snapshots = state_of(snapshots)
+        self.counts = {"match": 0, "review": 0, "clear": 0, "error": 0}
+        self.screened = Outcome()  # the rows written so far (their alerts not kept)
+        self.new = self.resolved = 0
+        self.seconds = 0.0
+        t0 = time.perf_counter()
+        self.conn = store.engine.connect().execution_options(immediate=True)
+        try:
+            self._begin(p, changes, snapshots, thresholds, sources, full, stamp)
+        except BaseException:
+            self.conn.close()
+            raise
+        self.details = {"portfolio": p.name, "full": full, "list_changes": changes.per_source, "stages": stages}
+        self.seconds += time.perf_counter() - t0
+
+    def _begin(self, p, changes, snapshots, thresholds, sources, full: bool, stamp: str) -> None:
+        self.transaction = self.conn.begin()
+        # another run recorded since ``p`` was read: the rows' state is read again (see finish)
+        self.since = self.conn.execute(select(r.portfolios.c.last_run_id).where(r.portfolios.c.id == p.id)).scalar() != p.last_run_id
+        self.old: dict[int, list[OpenAlert]] = {}  # row index -> its open alerts
+        for alert in open_alerts(self.conn, p.id):
+            self.old.setdefault(alert.row_index, []).append(alert)
+        self.run_id = r.insert_run(self.conn, {
+            "kind": "monitor", "portfolio_id": p.id, "started_at": stamp, "finished_at": stamp, "input_path": p.input_path,
             "input_fingerprint": p.input_fingerprint, "input_format": p.input_format, "mapping": json.loads(p.mapping),
             "sources": sources, "as_of": None,
             "snapshots": [{"source": s.source, "version": s.version, "snapshot_id": s.id} for s in snapshots],
             "thresholds": {"match": thresholds.match, "review": thresholds.review}, "engine": "local",
-            "rows": len(screened.rows), "matches": counts["match"], "reviews": counts["review"], "clears": counts["clear"],
-            "errors": counts["error"],
-            "details": {"portfolio": p.name, "full": full, "list_changes": changes.per_source, "stages": stages},
+            "rows": 0, "matches": 0, "reviews": 0, "clears": 0, "errors": 0,
+            "details": {"portfolio": p.name, "full": full, "list_changes": changes.per_source},
         })
-        new_rows, changed_rows, resolved_rows = _reconcile(fresh, old, changes, run_id, stamp, result)
-        r.execute_many(conn, r.alerts.insert(), new_rows)
-        r.execute_many(conn, _UPDATE_SEEN, changed_rows)
-        r.execute_many(conn, _RESOLVE, resolved_rows)
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.conn is not None:  # not finished: nothing of the run is kept
+            try:
+                self.transaction.rollback()
+            finally:
+                self.conn.close()
+                self.conn = None
+
+    def add(self, outcome: Outcome) -> None:
+        """Write these rows' alerts (rows no batch held before): found again, new, resolved."""
+        t0 = time.perf_counter()
+        for status in outcome.statuses:
+            self.counts[status] += 1
+        old = {(a.row_key, a.entity_id): a for i in outcome.rows for a in self.old.pop(i, ())}
+        new_rows, seen_rows, resolved_rows = _reconcile(outcome.fresh, old, self.changes, self.run_id, self.stamp, self.result)
+        r.execute_many(self.conn, r.alerts.insert(), new_rows)
+        r.execute_many(self.conn, _UPDATE_SEEN, seen_rows)
+        r.execute_many(self.conn, _RESOLVE, resolved_rows)
+        self.new, self.resolved = self.new + len(new_rows), self.resolved + len(resolved_rows)
+        self.screened.add(Outcome(outcome.positions, outcome.rows, outcome.statuses, outcome.nears))
+        self.seconds += time.perf_counter() - t0
+
+    def finish(self, row_states: Callable[[np.ndarray | None], np.ndarray] | None = None) -> MonitorResult:
+        """Write the rows' state, the run's counts, the portfolio's snapshots; commit.
+        ``row_states(stored)``: the rows' state after the run, as store records, made from the
+        state the run read, or from ``stored`` if another run was recorded since ``p`` was read
+        (None: the rows' state stands)."""
+        t0 = time.perf_counter()
+        conn, p, counts, result = self.conn, self.p, self.counts, self.result
         if row_states is not None:
-            r.write_row_states(conn, p.id, row_states(r.read_row_states(conn, p.id) if since else None))
-        conn.execute(r.portfolios.update().where(r.portfolios.c.id == p.id).values(state=r.dumps(state), last_run_id=run_id, updated_at=stamp))
+            r.write_row_states(conn, p.id, row_states(r.read_row_states(conn, p.id) if self.since else None))
+        conn.execute(r.portfolios.update().where(r.portfolios.c.id == p.id).values(
+            state=r.dumps(self.snapshots), last_run_id=self.run_id, updated_at=self.stamp,
+        ))
         result.open = conn.execute(
             select(func.count()).select_from(r.alerts).where(r.alerts.c.portfolio_id == p.id, r.alerts.c.status == "open")
         ).scalar()
-    result.run_id = run_id
-    result.new, result.resolved = len(new_rows), len(resolved_rows)
-    stages["record_s"] = round(time.perf_counter() - t0, 3)
-    return result
+        self.stages["record_s"] = round(self.seconds + time.perf_counter() - t0, 3)
+        conn.execute(r.runs.update().where(r.runs.c.id == self.run_id).values(
+            finished_at=r.now(), rows=len(self.screened.rows), matches=counts["match"], reviews=counts["review"],
+            clears=counts["clear"], errors=counts["error"], details=r.dumps(self.details),
+        ))
+        self.transaction.commit()
+        conn.close()
+        self.conn = None
+        result.run_id, result.new, result.resolved, result.rescreened = self.run_id, self.new, self.resolved, len(self.screened.rows)
+        return result
 
 
-__all__ = ["MonitorResult", "OpenAlert", "Outcome", "brief", "open_alerts", "record_run", "state_of"]
+__all__ = ["MonitorResult", "OpenAlert", "Outcome", "Recorder", "brief", "open_alerts", "state_of"]

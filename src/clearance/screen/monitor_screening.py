@@ -135,20 +135,21 @@ def background_screening(make_screener: Callable[[], Screener], keys: Sequence[i
     items too (their queries decoded off this process's path); ``readings(items)``: their names'
     readings, if known (``normalize.known_readings``); ``more``: an inbox by which this process
     sends more keys once it knows them (screened after the others, their items made by the
-    function beside it).  ``result()`` gives per batch (the keys, then those sent) what ``then``
-    made of its ``(key, record, near)`` per key, in order, in the child (the list itself without
-    ``then``): a batch's is made before the child waits for the next."""
+    function beside it).  ``results()`` gives per batch (the keys, then those sent), as soon as
+    the child has made it, what ``then`` made of its ``(key, record, near)`` per key, in order
+    (the list itself without ``then``)."""
     made = then if then is not None else (lambda done: done)
 
-    def screen() -> list:
+    def screen() -> Iterator:
         screener = make_screener()
-        out = [made(_screened(screener, [item(key) for key in keys], readings))]
+        yield made(_screened(screener, [item(key) for key in keys], readings))
         if more is not None:
             inbox, more_item = more
-            out.append(made(_screened(screener, [more_item(key) for key in inbox.receive()], readings)))
-        return out
+            yield made(_screened(screener, [more_item(key) for key in inbox.receive()], readings))
 
-    return Forked(screen, len(keys) >= at_least)
+    if more is None:
+        return Forked(lambda: next(screen()), len(keys) >= at_least)
+    return Forked(screen, len(keys) >= at_least, parts=2)
 
 
 def _screened(screener: Screener, items: list[tuple], readings: Readings | None) -> list[tuple[int, dict | None, float]]:

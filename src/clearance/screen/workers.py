@@ -23,6 +23,7 @@ import signal
 import tempfile
 import threading
 from collections import deque
+from itertools import islice
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
@@ -148,35 +149,43 @@ class Forked:
     so it does if the child fails.  The child says it is done before it exits:
     :meth:`result` does not wait for it to exit (freeing a loaded index's pages
     took 10-20 ms), it is reaped later.
+
+    With ``parts`` (more than one), ``work()`` yields that many results and
+    :meth:`results` gives each as soon as the child has made it: this process
+    can use the first while the child makes the next.
     """
 
-    def __init__(self, work: Callable[[], Any], wanted: bool = True):
-        self.work, self.pid, self.file, self.ready = work, None, None, -1
+    def __init__(self, work: Callable[[], Any], wanted: bool = True, parts: int = 1):
+        self.work, self.parts, self.pid, self.files, self.ready = work, parts, None, [], -1
         _reap()
         if not wanted or not hasattr(os, "fork") or threading.active_count() > 1:
             return
-        self.file = _scratch_file()
+        self.files = [_scratch_file() for _ in range(parts)]
         ready, done = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the child: work, write the result, say so, leave without any cleanup of the parent's state
+        if pid == 0:  # the child: work, write each result, say so, leave without any cleanup of the parent's state
             code = 1
             try:
                 os.close(ready)
                 gc.disable()
-                self.file.write(pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
-                self.file.flush()
-                os.write(done, b"1")
+                for file, value in zip(self.files, self._made()):
+                    file.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                    file.flush()
+                    os.write(done, b"1")
                 code = 0
             finally:
                 os._exit(code)
         os.close(done)
         self.pid, self.ready = pid, ready
 
+    def _made(self) -> Iterator[Any]:
+        return iter([self.work()]) if self.parts == 1 else iter(self.work())
+
     def __enter__(self) -> "Forked":
         return self
 
     def __exit__(self, *exc) -> None:
-        """Stop a child whose result was never collected (the run failed)."""
+        """Stop a child whose results were not all collected (the run failed)."""
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -190,26 +199,34 @@ class Forked:
         if self.ready >= 0:
             os.close(self.ready)
             self.ready = -1
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        for file in self.files:
+            file.close()
+        self.files = []
 
     def result(self) -> Any:
         """What ``work()`` returned (in the child, or here)."""
+        return next(self.results())
+
+    def results(self) -> Iterator[Any]:
+        """Each result, as soon as it is made (in the child, or here); once."""
+        done = 0
         if self.pid is not None:
-            done = os.read(self.ready, 1) == b"1"  # nothing (end of file) if the child died first
-            pid, self.pid = self.pid, None
-            if done:
-                assert self.file is not None
-                self.file.seek(0)
-                data = self.file.read()
-                self._close()
-                _reap(pid)
-                return pickle.loads(data)
-            _, status = os.waitpid(pid, 0)
+            for file in self.files:
+                if os.read(self.ready, 1) != b"1":  # end of file: the child died first
+                    break
+                file.seek(0)
+                done += 1
+                if done == self.parts:  # the last: the child exits without this process waiting
+                    pid, self.pid = self.pid, None
+                    _reap(pid)
+                yield pickle.loads(file.read())
+            if self.pid is not None:
+                _, status = os.waitpid(self.pid, 0)
+                self.pid = None
+                log.warning("forked work failed (status %d): doing it here", status)
             self._close()
-            log.warning("forked work failed (status %d): doing it here", status)
-        return self.work()
+        if done < self.parts:
+            yield from islice(self._made(), done, None)
 
 
 #: Children done with their work, maybe still exiting: reaped when they have.
