@@ -56,6 +56,7 @@ SOURCE = "us-ofac-sdn"
 
 def _base_home(base: Path) -> tuple[Path, list[str]]:
     """A home with every bundled capture loaded and the SDN 2019-01 and 2021-07 indexes cached."""
+    from clearance.match import index as index_mod
     from clearance.match.index import INDEX_VERSION
 
     home = base / "home"
@@ -63,7 +64,8 @@ def _base_home(base: Path) -> tuple[Path, list[str]]:
         if home.exists():
             shutil.rmtree(home)
         make_home(base)  # store init + the (2021-07) index cached
-    if len(list((home / "cache").glob(f"match-index-*-v{INDEX_VERSION}-*.pkl"))) < 2:  # (a kept home: an older index version)
+    cached = [p for p in (home / "cache").glob(f"match-index-*-v{INDEX_VERSION}-*.pkl") if not p.name.endswith(".light.pkl")]
+    if len(cached) < 2:  # (a kept home: an older index version)
         os.environ["CLEARANCE_HOME"] = str(home)
         from clearance.screen.check import Screener
         from clearance.store import open_store
@@ -77,6 +79,10 @@ def _base_home(base: Path) -> tuple[Path, list[str]]:
         for name, data in kept.items():
             (home / "cache" / name).write_bytes(data)
         store.engine.dispose()
+    for path in (home / "cache").glob(f"match-index-*-v{INDEX_VERSION}-*.pkl"):  # light copies (a kept home: made before them)
+        light = index_mod.light_path(path)
+        if not path.name.endswith(".light.pkl") and not light.exists() and (index := index_mod.load(path)) is not None:
+            index_mod.save(index_mod.light(index), light)
     planted_file = base / "planted.json"
     if not planted_file.exists():
         planted_file.write_text(json.dumps(planted_names(home)), encoding="utf-8")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from clearance.match import index as index_mod
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLANTED = FIXTURES / "batch_planted.csv"
 #: The CLI with the batch commands registered, whether or not cli.main imports them yet.
@@ -66,13 +68,14 @@ def sdn_2019_index(warm_bundled_home, tmp_path_factory) -> Path:
     env.pop("CLEARANCE_DB", None)
     code = "from clearance.store import open_store; from clearance.screen import Screener; s = open_store(initialise=False); s.activate('us-ofac-sdn', 1); Screener(store=s).index"
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
-    found = [p for p in (work / "cache").glob("match-index-*.pkl")]
-    assert len(found) == 1
+    found = [p for p in (work / "cache").glob("match-index-*.pkl") if not p.name.endswith(".light.pkl")]
+    assert len(found) == 1 and index_mod.light_path(found[0]).exists()
     return found[0]
 
 
 @pytest.fixture
 def monitor_home(screen_home, sdn_2019_index):
     """``screen_home`` whose index cache holds both the SDN 2019-01 and the 2021-07 index."""
-    shutil.copy2(sdn_2019_index, screen_home / "cache" / sdn_2019_index.name)
+    for cached in (sdn_2019_index, index_mod.light_path(sdn_2019_index)):
+        shutil.copy2(cached, screen_home / "cache" / cached.name)
     return screen_home

@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from tests.test_batch_support import screen_home, warm_bundled_home  # noqa: F401
+
 QUERIES = [
     {"name": "Acme Trading Ltd", "country": ["DE"], "schema": None, "birth_date": None, "identifiers": [["isin", "US0378331005"], ["lei", "-"]]},
     None,  # an unreadable row
@@ -218,3 +220,30 @@ def test_whole_string_hashes_tell_strings_apart_at_any_length():
     assert hashes[1] != hashes[-1] and hashes[2] == hashes[9] and string_hashes([]).tolist() == []
     assert len({h for h, s in zip(hashes, strings)}) == len(set(strings))  # equal strings, equal hashes; others differ
     assert string_hashes(strings[3:6]).tolist() == hashes[3:6]  # a string's hash does not depend on its neighbours
+
+
+def test_a_run_filters_with_a_light_copy_of_the_index(screen_home):  # noqa: F811
+    """Caching the full index caches beside it the parts a monitor run's filter reads (equal to
+    the full index's, the rest empty); a run's loader takes it unless it has the full index in
+    memory, and the full index when no light copy is cached (which loading the full one then
+    caches again)."""
+    from clearance.match import index as index_mod
+    from clearance.screen import check
+    from clearance.screen.monitor_screening import IndexLoader
+    from clearance.store import open_store
+
+    store = open_store(initialise=False)
+    full = check.load_or_build(store)
+    light_file = index_mod.light_path(check.cache_path(store))
+    assert light_file.exists() and full.postings
+    assert IndexLoader().light(store) is full  # in memory: the full index
+    check._LOADED.clear()  # as in a new process
+    light = IndexLoader().light(store)
+    assert not light.postings and not len(light.deletes) and not light.name_keys
+    for name in ("name_strs", "name_wts", "name_weak", "vocab", "identifiers", "unknown_weight", "version"):
+        assert getattr(light, name) == getattr(full, name), name
+    assert list(light.weight) == list(full.weight) and list(light.name_entity) == list(full.name_entity)
+    assert [(e.source, e.id, e.schema) for e in light.entities] == [(e.source, e.id, e.schema) for e in full.entities]
+    light_file.unlink()
+    check._LOADED.clear()
+    assert IndexLoader().light(store).postings and light_file.exists()

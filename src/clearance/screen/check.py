@@ -225,16 +225,27 @@ def load_or_build(store) -> MatchIndex:
     index = index_mod.load(path) if path.exists() else None
     if index is not None:
         remember_index(path, index)
+        if not index_mod.light_path(path).exists():  # cached by a version without light copies
+            save_light(index, path)
         return index
     started = time.perf_counter()
     index = MatchIndex.build(store.active_entities())
     log.info("built match index of %d names in %.1fs", index.name_count, time.perf_counter() - started)
     try:
         index_mod.save(index, path)
+        save_light(index, path)
         for stale in path.parent.glob("match-index-*.pkl"):
-            if stale != path:
+            if stale not in (path, index_mod.light_path(path)):
                 stale.unlink(missing_ok=True)
         remember_index(path, index)
     except OSError as exc:  # a read-only cache dir is not fatal
         log.warning("could not cache the match index at %s: %s", path, exc)
     return index
+
+
+def save_light(index: MatchIndex, path: Path) -> None:
+    """Cache the index's light copy (:func:`.index.light`, read by monitor runs) beside it."""
+    try:
+        index_mod.save(index_mod.light(index), index_mod.light_path(path))
+    except OSError as exc:  # a read-only cache dir is not fatal
+        log.warning("could not cache the light match index beside %s: %s", path, exc)

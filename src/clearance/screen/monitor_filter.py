@@ -51,7 +51,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -339,14 +339,18 @@ class ChangeFilter(Links):
         bound = self._bound(self.pos_weight[k], sims, pair_of, len(f), info)
         return bound * self._list_side(n, person, info) * self.factor[n] + np.where(book.bonus[rows], MAX_BONUS, 0.0)
 
-    def affected(self, band: float, review: float, skip: set[int], split_from: int | None = None) -> tuple[list[int], dict[int, float], dict]:
+    def affected(self, band: float, review: float, skip: set[int], split_from: int | None = None,
+                 early: Callable[[list[int]], None] | None = None) -> tuple[list[int], dict[int, float], dict]:
         """Rows a changed entity can come within the band of (``skip``: screened anyway).
 
         Returns the rows where it can reach the review threshold (to screen), the rows
         where it can come within the band but not reach it, each with a score at least
         the best it can reach (kept as the row's near miss: the row is screened at the
         next change), and counts of what each step kept.  From ``split_from`` rows left
-        after step 1 on, a forked child decides half of them (by default only on the NumPy path)."""
+        after step 1 on, a forked child decides half of them (by default only on the NumPy path).
+        ``early(rows)``: called with the rows to screen found in the first half of the rows
+        left after step 1 (sorted), before the second half is decided: they can be screened
+        meanwhile."""
         book = self.book
         if split_from is None:  # compiled, steps 2 and 3 take less than a fork saves
             split_from = SPLIT_FROM if self._compiled is None else book.rows + 1
@@ -355,7 +359,12 @@ class ChangeFilter(Links):
         wanted = (bound >= band - EPS) & book.has_query & (self.row_schema != self.schema_codes.get("?", -1))
         wanted[list(skip | high)] = False
         maybe = np.flatnonzero(wanted).tolist()
-        if len(maybe) >= split_from:
+        if early is not None:
+            half = len(maybe) // 2
+            first = self._decide(maybe[:half], band, review)
+            early(sorted(high | first[0]))
+            parts = [first, self._decide(maybe[half:], band, review)]
+        elif len(maybe) >= split_from:
             half = len(maybe) // 2
             with Forked(lambda: self._decide(maybe[half:], band, review)) as other:
                 parts = [self._decide(maybe[:half], band, review), other.result()]

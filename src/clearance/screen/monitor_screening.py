@@ -31,7 +31,7 @@ from ..match.index import MatchIndex
 from ..match.matcher import Matcher, Thresholds
 from ..match.normalize import NameForm, known_readings
 from .batch import Workers, screen_query
-from .check import Screener, cache_path, load_or_build, loaded_index, remember_index
+from .check import Screener, cache_path, load_or_build, loaded_index, remember_index, save_light
 from .workers import Forked, Inbox
 
 log = logging.getLogger(__name__)
@@ -128,28 +128,26 @@ Readings = Callable[[Sequence[tuple]], Iterable[tuple[str, tuple[NameForm, ...]]
 
 
 def background_screening(make_screener: Callable[[], Screener], keys: Sequence[int], item: Callable[[int], tuple], at_least: int = 1,
-                         readings: Readings | None = None, more: tuple[Inbox, Callable[[int], tuple]] | None = None,
+                         readings: Readings | None = None, more: tuple[Sequence[Inbox], Callable[[int], tuple]] = ((), lambda key: (key, None)),
                          then: Callable[[list[tuple[int, dict | None, float]]], Any] | None = None) -> Forked:
     """Screen the ``(key, query[, expect hits])`` item of each key in a child (from ``at_least``
     keys on), where the screener is made (``make_screener()``: it may load its own index) and the
     items too (their queries decoded off this process's path); ``readings(items)``: their names'
-    readings, if known (``normalize.known_readings``); ``more``: an inbox by which this process
-    sends more keys once it knows them (screened after the others, their items made by the
-    function beside it).  ``results()`` gives per batch (the keys, then those sent), as soon as
-    the child has made it, what ``then`` made of its ``(key, record, near)`` per key, in order
-    (the list itself without ``then``)."""
+    readings, if known (``normalize.known_readings``); ``more``: inboxes by which this process
+    sends more keys once it knows them, each a batch screened after the others (their items
+    made by the function beside them).  ``results()`` gives per batch (the keys, then those of
+    each inbox), as soon as the child has made it, what ``then`` made of its ``(key, record,
+    near)`` per key, in order (the list itself without ``then``)."""
     made = then if then is not None else (lambda done: done)
+    inboxes, more_item = more
 
     def screen() -> Iterator:
         screener = make_screener()
         yield made(_screened(screener, [item(key) for key in keys], readings))
-        if more is not None:
-            inbox, more_item = more
+        for inbox in inboxes:
             yield made(_screened(screener, [more_item(key) for key in inbox.receive()], readings))
 
-    if more is None:
-        return Forked(lambda: next(screen()), len(keys) >= at_least)
-    return Forked(screen, len(keys) >= at_least, parts=2)
+    return Forked(screen, len(keys) >= at_least, parts=1 + len(inboxes))
 
 
 def _screened(screener: Screener, items: list[tuple], readings: Readings | None) -> list[tuple[int, dict | None, float]]:
@@ -197,6 +195,20 @@ class IndexLoader:
         index = self.at(path)
         if index is None:
             index = self.indexes[str(path)] = load_or_build(store)
+        return index
+
+    def light(self, store) -> MatchIndex:
+        """What a monitor run's filter reads of the store's full index (:func:`~.index.light`):
+        the full index if this process has it, else its light copy if cached, else the full one."""
+        path = cache_path(store)
+        index = self.indexes.get(str(path)) or loaded_index(path)
+        if index is not None:
+            return index
+        light = index_mod.light_path(path)
+        index = index_mod.load(light) if light.exists() else None
+        if index is None:  # (a cache made before light copies): for next time
+            index = self(store)
+            save_light(index, path)
         return index
 
     def at(self, path: Path) -> MatchIndex | None:

@@ -266,6 +266,10 @@ class Inbox:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def sent_yet(self) -> bool:
+        return self.sent is not self._NOTHING
+
     def send(self, value: Any) -> None:
         """Once, before the child's ``result()`` is asked for."""
         self.sent = value
