@@ -101,6 +101,7 @@ def test_sigkill_at_random_points(home, tmp_path):
 
                 # Forget version 2 so the next trial imports it afresh.
                 conn.execute(text("delete from snapshot_entities where snapshot_id = :i"), {"i": active.id})
+                conn.execute(text("delete from snapshot_changes where old_id = :i or new_id = :i"), {"i": active.id})
                 conn.execute(text("delete from snapshots where id = :i"), {"i": active.id})
         store.engine.dispose()
         _assert_old_snapshot_intact(old.id)
