@@ -9,11 +9,12 @@ little when the corpus changes).  :class:`NearMatcher` reports that score.
 the monitor (for every portfolio), with the garbage collector off and the
 result frozen out of its scans (a process that runs the monitor again reuses
 the index :func:`~.check.load_or_build` keeps in memory); the rows flagged or
-near last time are screened in a forked child (:class:`~.workers.Forked`)
-while the parent goes on.  A child forked before this process loads the index
-reads its own copy (:meth:`IndexLoader.at`): pages of one copy shared by fork
-are copied as either process touches them (reference counts), which slowed
-both.
+near last time, then those the filter finds, are screened in a forked child
+(:class:`~.workers.Forked`) while the parent goes on.  A child forked before
+this process loads the index reads its own copy (:meth:`IndexLoader.at`):
+pages of one copy shared by fork are copied as either process touches them
+(reference counts), which slowed both; the parent, which then screens
+nothing, reads the light copy the filter needs (:meth:`IndexLoader.light`).
 """
 
 from __future__ import annotations
