@@ -69,8 +69,6 @@ class AssetReport(SpooledHtmlReport):
             "records": self._records(),
             "shown": self.shown,
             "flagged": self.flagged,
-            "errors": self.errors,
-            "error_count": self.error_count,
         }
 
 

@@ -15,14 +15,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..tabular.html import SpooledHtmlReport, jinja_environment
+from ..tabular.html import STATUS_COLOURS, SpooledHtmlReport, jinja_environment
 
 #: Flagged rows shown in full; the rest are counted (all are in JSONL/CSV/XLSX output).
 MAX_SHOWN = 5000
 #: Hits shown per flagged row.
 HITS_SHOWN = 3
-
-_COLOURS = {"match": "#c62828", "review": "#ef8f00", "clear": "#2e7d32", "error": "#6a1b9a"}
 
 
 def environment():
@@ -66,7 +64,7 @@ class HtmlReport(SpooledHtmlReport):
         s = self.summary
         counts = Counter({k: s.counts[k] for k in ("match", "review", "clear", "error")})
         rows = sum(counts.values())
-        status_chart = bar_chart([(k, counts[k], _COLOURS[k]) for k in ("match", "review", "clear", "error")])
+        status_chart = bar_chart([(k, counts[k], STATUS_COLOURS[k]) for k in ("match", "review", "clear", "error")])
         list_chart = bar_chart([(src, n, "#37474f") for src, n in s.by_source.most_common(12)])
         return {
             "title": self.title,
@@ -78,13 +76,10 @@ class HtmlReport(SpooledHtmlReport):
             "by_program": s.by_program.most_common(30),
             "status_chart": status_chart,
             "list_chart": list_chart,
-            "colours": _COLOURS,
             "snapshots": [{"source": x.source, "version": x.version, "published": x.published or x.captured} for x in s.snapshots],
             "mapping": s.mapping.to_dict(),
             "records": self._flagged(),
             "shown": self.shown,
-            "errors": self.errors,
-            "error_count": self.error_count,
             "max_shown": MAX_SHOWN,
         }
 

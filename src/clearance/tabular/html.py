@@ -4,7 +4,9 @@ Both the screening report and the covered-equipment report are record writers
 that keep memory flat: flagged records are spooled to a temporary file as they
 stream in (up to a limit), error rows are counted, and a Jinja2 template is
 rendered from the spool on close. Subclasses say which statuses are flagged,
-where their template lives and what goes into its context.
+where their template lives and what goes into its context; their templates
+extend ``report_base.html`` (beside this module), which holds the page's head,
+styles, error rows and footer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .write import RecordWriter
+
+#: One colour per status, the same in every report.
+STATUS_COLOURS = {"match": "#c62828", "covered": "#c62828", "review": "#ef8f00", "clear": "#2e7d32", "error": "#6a1b9a"}
 
 
 class SpooledHtmlReport(RecordWriter):
@@ -41,7 +46,14 @@ class SpooledHtmlReport(RecordWriter):
         raise NotImplementedError
 
     def context(self) -> dict:
+        """What the subclass's template needs beyond the base page's."""
         raise NotImplementedError
+
+    def page_context(self) -> dict:
+        """The base page's context (status colours, error rows) with the subclass's."""
+        statuses = (*self.flagged_statuses, "clear", "error")
+        base = {"colours": {s: STATUS_COLOURS[s] for s in statuses}, "errors": self.errors, "error_count": self.error_count}
+        return {**base, **self.context()}
 
     def write(self, record: dict) -> None:
         self.count += 1
@@ -75,23 +87,23 @@ class SpooledHtmlReport(RecordWriter):
         try:
             template = self.environment().get_template(self.template_name)
             if self.path is None:
-                for chunk in template.generate(**self.context()):
+                for chunk in template.generate(**self.page_context()):
                     sys.stdout.write(chunk)
                 sys.stdout.flush()
                 return
             with self._open_binary_target().open("w", encoding="utf-8") as fh:
-                for chunk in template.generate(**self.context()):
+                for chunk in template.generate(**self.page_context()):
                     fh.write(chunk)
         finally:
             self.spool.close()
 
 
 def jinja_environment(folder: Path) -> Any:
-    """A Jinja2 environment over ``folder`` with HTML autoescaping."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    """A Jinja2 environment over ``folder`` (and ``report_base.html`` here) with HTML autoescaping."""
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
     return Environment(
-        loader=FileSystemLoader(str(folder)),
+        loader=ChoiceLoader([FileSystemLoader(str(folder)), FileSystemLoader(str(Path(__file__).resolve().parent))]),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
