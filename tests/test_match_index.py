@@ -15,16 +15,7 @@ from clearance.match.index import MatchIndex, StringTable
 from clearance.match.matcher import CANDIDATES, ROUGH_MIN
 from clearance.match.normalize import analyze
 from clearance.match.score import token_sim
-from clearance.model import Entity
-
-
-def entity(eid, schema, *names, **props) -> Entity:
-    e = Entity(eid, schema)
-    e.add("name", names[0])
-    e.add_all("alias", names[1:])
-    for prop, values in props.items():
-        e.add_all(prop, values if isinstance(values, list) else [values])
-    return e
+from tests.fixtures.entities import entity
 
 
 CORPUS = [

@@ -8,17 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearance.match.matcher import Thresholds
-from clearance.model import Entity
+from tests.fixtures.entities import entity
 from clearance.screen import Screener, parse_identifiers
-
-
-def entity(eid, schema, *names, **props) -> Entity:
-    e = Entity(eid, schema)
-    e.add("name", names[0])
-    e.add_all("alias", names[1:])
-    for prop, values in props.items():
-        e.add_all(prop, values if isinstance(values, list) else [values])
-    return e
 
 
 CORPUS = [
