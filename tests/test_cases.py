@@ -97,6 +97,9 @@ def test_cli_users_add_shows_the_key_once(home):
     assert listing.returncode == 0 and key not in listing.stdout and '"role": "analyst"' in listing.stdout
     bad = cli(home, "users", "add", "dave", "--role", "king")
     assert bad.returncode == 2 and "error: role 'king'" in bad.stderr
+    assert cli(home, "users", "disable", "carol").returncode == 0
+    refused = cli(home, "alerts", "decide", "1", "confirmed", "--reason", "seen", "--user", "carol")
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: user carol is disabled"
 
 
 # -- the review workflow ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,6 +32,12 @@ console = Console()
 err_console = Console(stderr=True)
 
 EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+
+
+def fail(error: object) -> NoReturn:
+    """One red ``error:`` line on stderr, then exit 2 (a library error or a message)."""
+    err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_ERROR)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import ClearanceError, InputError
-from . import EXIT_ERROR, EXIT_FLAGGED, EXIT_OK, app, console, err_console, get_store
+from . import EXIT_FLAGGED, EXIT_OK, app, console, fail, get_store
 
 _STYLE = {"prohibited": "bold red", "license-required": "bold yellow", "review": "yellow", "clear": "green"}
 _LABEL = {"prohibited": "PROHIBITED", "license-required": "LICENCE REQUIRED", "review": "REVIEW", "clear": "CLEAR"}
@@ -61,8 +61,7 @@ def assess_command(
         when = as_date(as_of) if as_of else None
         result = assessment.assess(tx, as_of=when, store=get_store())
     except ClearanceError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:

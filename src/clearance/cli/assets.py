@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import ClearanceError, InputError
-from . import EXIT_ERROR, app, err_console, progress_bar
+from . import app, err_console, fail, progress_bar
 
 _STYLE = {"covered": "bold red", "review": "yellow", "clear": "green", "error": "magenta"}
 
@@ -64,8 +64,7 @@ def assets(
                 as_of=when, on_start=on_start, on_record=on_record,
             )
     except ClearanceError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR)
+        fail(exc)
     if not quiet:
         c = run.counts
         parts = [f"[{_STYLE[s]}]{c[s]} {s}[/]" for s in ("covered", "review", "clear", "error") if c[s]]

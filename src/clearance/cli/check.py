@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import ClearanceError, InputError
-from . import EXIT_ERROR, EXIT_FLAGGED, EXIT_OK, app, console, err_console, get_store
+from . import EXIT_FLAGGED, EXIT_OK, app, console, fail, get_store
 
 _STATUS_STYLE = {"match": "bold red", "review": "yellow", "clear": "green", "error": "red"}
 
@@ -47,7 +47,7 @@ def check(
 ) -> None:
     """Screen a name and/or identifiers; exit 0 clear, 1 match or review, 2 error."""
     from ..match.matcher import Thresholds
-    from ..screen.check import Screener, check_schema
+    from ..screen.check import check_schema
 
     try:
         identifiers = _identifiers(ids, isin, uscc)
@@ -67,13 +67,11 @@ def check(
             store.active_snapshots(list(source))  # unknown source -> StoreError naming the known ones
         result = _screen(store, name, country, schema, dob, identifiers, list(source) or None, thresholds, limit, as_of)
     except ClearanceError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR)
+        fail(exc)
     if result["status"] == "error":
         if as_json:
             console.print_json(json.dumps(result, ensure_ascii=False))
-        err_console.print(f"[red]error:[/red] {result['error']}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR)
+        fail(result["error"])
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:

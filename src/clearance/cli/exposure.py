@@ -14,7 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..errors import ClearanceError, InputError
-from . import EXIT_ERROR, EXIT_FLAGGED, EXIT_OK, app, console, err_console, get_store
+from . import EXIT_FLAGGED, EXIT_OK, app, console, fail, get_store
 
 ownership_app = typer.Typer(help="Import, list and remove ownership files kept in the store.", no_args_is_help=True)
 app.add_typer(ownership_app, name="ownership")
@@ -40,11 +40,6 @@ def _as_of(value: str | None) -> str | None:
     return value
 
 
-def _fail(exc: ClearanceError) -> None:
-    err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_ERROR)
-
-
 @app.command("exposure")
 def exposure(
     query: str = typer.Argument(..., help="Entity id (e.g. us-ofac-sdn-306) or name, as on a list or in an ownership file."),
@@ -67,12 +62,12 @@ def exposure(
         engine = build_engine(get_store(), as_of=_as_of(as_of), files=ownership, stored=stored)
         record = engine.exposure(query, max_paths=max_paths)
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     if svg is not None:
         try:
             svg.write_text(path_svg(record["paths"], title=f"Ownership of {record['entity']['name']}") or "", encoding="utf-8")
         except OSError as exc:
-            _fail(InputError(f"--svg {svg}: cannot write ({exc.strerror})"))
+            fail(InputError(f"--svg {svg}: cannot write ({exc.strerror})"))
     if as_json:
         typer.echo(json.dumps(record, ensure_ascii=False))
     else:
@@ -146,7 +141,7 @@ def ownership_import(
     try:
         saved, resolutions = import_ownership(get_store(), file, name=name)
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     attention = [r for r in resolutions if r.needs_attention]
     if as_json:
         typer.echo(json.dumps(saved.to_dict(), ensure_ascii=False))
@@ -170,7 +165,7 @@ def ownership_list(as_json: bool = typer.Option(False, "--json", help="JSON outp
     try:
         sets = list_sets(get_store().engine)
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps([s.to_dict() for s in sets], ensure_ascii=False))
         return
@@ -191,7 +186,7 @@ def ownership_remove(name: str = typer.Argument(..., help="Name of the set to re
     try:
         removed = remove_set(get_store().engine, name)
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     if not removed:
-        _fail(InputError(f"no ownership set named {name!r}; see: clearance ownership list"))
+        fail(InputError(f"no ownership set named {name!r}; see: clearance ownership list"))
     console.print(f"Removed ownership set {name}.", highlight=False)

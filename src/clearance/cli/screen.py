@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import ClearanceError, InputError
-from . import EXIT_ERROR, EXIT_FLAGGED, EXIT_OK, app, console, err_console, get_store
+from . import EXIT_FLAGGED, EXIT_OK, app, console, err_console, fail, get_store
 
 monitor_app = typer.Typer(help="Keep portfolios of counterparties under watch as the lists change.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
@@ -44,11 +44,6 @@ def _thresholds(match: float | None, review: float | None):
         return Thresholds(match=defaults.match if match is None else match, review=defaults.review if review is None else review)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-
-
-def _fail(exc: ClearanceError) -> None:
-    err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_ERROR)
 
 
 @app.command("screen")
@@ -126,7 +121,7 @@ def screen(
             if progress is not None:
                 progress.stop()
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     _report(summary, quiet)
     raise typer.Exit(summary.exit_code)
 
@@ -184,7 +179,7 @@ def monitor_add(
             store.active_snapshots(list(source))
         result = add_portfolio(store, input, name, maps, list(source) or None, encoding, sheet, thresholds, replace, workers)
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -214,7 +209,7 @@ def monitor_run(
         store = get_store()
         results = run_portfolios(store, list(name) or None, full=full, workers=workers)
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps({"portfolios": [r.to_dict() for r in results]}, ensure_ascii=False))
     else:
@@ -255,7 +250,7 @@ def monitor_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     try:
         items = list_portfolios(get_store())
     except ClearanceError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(items, ensure_ascii=False))
         raise typer.Exit(EXIT_OK)

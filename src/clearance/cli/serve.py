@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from . import EXIT_ERROR, EXIT_FLAGGED, EXIT_OK, app, console, err_console, get_store
+from . import EXIT_FLAGGED, EXIT_OK, app, console, err_console, fail, get_store
 
 users_app = typer.Typer(help="Users, roles and API keys (viewer, analyst, reviewer, admin).", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail: verify it, export it for an examiner.", no_args_is_help=True)
@@ -246,8 +246,7 @@ def alerts_decide(
     store = _store()
     who = users.get_user(store, user)
     if who["disabled"]:
-        err_console.print(f"[red]error:[/red] user {user} is disabled")
-        raise typer.Exit(EXIT_ERROR)
+        fail(f"user {user} is disabled")
     from sqlalchemy import select
 
     from ..cases.tables import users as users_table
