@@ -3,6 +3,7 @@ candidates, identifiers, (de)serialisation."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import random
 from array import array
@@ -253,3 +254,24 @@ def test_typo_lookups_try_list_tokens_in_id_order():
     typo = MatchIndex.build([("x", entity(f"e{i}", "Company", w)) for i, w in enumerate(words)])
     assert (typo.vocab["brandon"], typo.vocab["brandan"]) == (5, 8)
     assert [t for t, _ in token_matches(typo, "brandin")] == [5, 8]
+
+
+def test_cached_builds_once_and_keeps_the_newest_dated_indexes(tmp_path):
+    from clearance.match import index as index_mod
+
+    calls = []
+
+    def pairs():
+        calls.append(1)
+        return CORPUS
+
+    for k in range(6):
+        path = tmp_path / f"asof-index-{k}.pkl"
+        built = index_mod.cached(path, pairs, prune=index_mod.DATED_PATTERN, keep=4)
+        os.utime(path, (1_000_000 + k, 1_000_000 + k))  # file times in creation order, whatever the clock's resolution
+    assert len(calls) == 6 and built.name_count > 0
+    assert sorted(p.name for p in tmp_path.glob("asof-index-*.pkl")) == [f"asof-index-{k}.pkl" for k in (2, 3, 4, 5)]
+    again = index_mod.cached(tmp_path / "asof-index-5.pkl", pairs)
+    assert len(calls) == 6 and again.name_count == built.name_count
+    (tmp_path / "not-a-folder").write_text("")  # a cache that cannot be written still gives an index
+    assert index_mod.cached(tmp_path / "not-a-folder" / "asof-index-x.pkl", pairs).name_count == built.name_count

@@ -19,19 +19,23 @@ Token weights are inverse document frequencies over all list names, so
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import pickle
+import time
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..model import IDENTIFIER_PROPERTIES, Entity
 from .normalize import analyze, normalize_identifier
 from .resources import data_version, legal_forms, stopwords
+
+log = logging.getLogger(__name__)
 
 #: Bump when the index layout or normalisation changes (part of the cache key).
 INDEX_VERSION = "10"
@@ -354,4 +358,32 @@ def load(path: Path) -> MatchIndex | None:
         return None
     if not isinstance(index, MatchIndex) or index.version != f"{INDEX_VERSION}-{data_version()}":
         return None
+    return index
+
+
+#: Dated indexes (``asof-index-*``) kept in the cache folder: a few dates in turn, not every date ever asked.
+KEEP_DATED = 4
+DATED_PATTERN = "asof-index-*.pkl"
+
+
+def cached(path: Path, pairs: Callable[[], Iterable[tuple[str, Entity]]], prune: str | None = None, keep: int = KEEP_DATED) -> MatchIndex:
+    """The index cached at ``path``, else one built from ``pairs()`` and cached there.
+
+    With ``prune`` (a file pattern), only the ``keep`` newest files it matches stay
+    beside ``path``.  A cache that cannot be written is not fatal.
+    """
+    index = load(path) if path.exists() else None
+    if index is not None:
+        return index
+    started = time.perf_counter()
+    index = MatchIndex.build(pairs())
+    log.info("built a match index of %d names in %.1fs (%s)", index.name_count, time.perf_counter() - started, path.name)
+    try:
+        save(index, path)
+        if prune is not None:
+            same = sorted(path.parent.glob(prune), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in same[keep:]:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not cache the match index at %s: %s", path, exc)
     return index

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
@@ -38,11 +36,7 @@ from ..data import data_dir
 from ..errors import InputError
 from ..model import Entity
 
-log = logging.getLogger(__name__)
-
 COVERED = "us-covered"
-#: Dated indexes kept in the cache directory (oldest removed first).
-KEEP_INDEXES = 4
 
 
 @dataclass(frozen=True)
@@ -203,23 +197,9 @@ class DatedScreener:
 
     def _index(self):
         from ..match import index as index_mod
-        from ..match.index import MatchIndex
 
         path = Path(self.store.cache_dir) / f"asof-index-{self._key()}.pkl"
-        index = index_mod.load(path) if path.exists() else None
-        if index is not None:
-            return index
-        started = time.perf_counter()
-        index = MatchIndex.build(self._pairs())
-        log.info("built dated match index of %d names in %.1fs", index.name_count, time.perf_counter() - started)
-        try:
-            index_mod.save(index, path)
-            stale = sorted(path.parent.glob("asof-index-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in stale[KEEP_INDEXES:]:
-                old.unlink(missing_ok=True)
-        except OSError as exc:  # a read-only cache is not fatal
-            log.warning("could not cache the dated match index at %s: %s", path, exc)
-        return index
+        return index_mod.cached(path, self._pairs, prune=index_mod.DATED_PATTERN)
 
     def _pairs(self) -> Iterable[tuple[str, Entity]]:
         for choice in self.choices:

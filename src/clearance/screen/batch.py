@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import InputError, StoreError
 from ..match import index as index_mod
-from ..match.index import INDEX_VERSION, MatchIndex
+from ..match.index import INDEX_VERSION
 from ..match.matcher import Thresholds
 from ..match.resources import data_version
 from ..tabular import FieldMapping, Row, Table, file_fingerprint, map_fields, open_table, open_writer
@@ -176,13 +176,7 @@ def screener_for(store, sources: list[str] | None = None, as_of: str | None = No
         raise InputError(f"--as-of {as_of}: no list snapshot is dated on or before then")
     key = hashlib.sha256("\n".join(f"{s.source}:{s.id}:{s.content_hash}" for s in snapshots).encode()).hexdigest()[:24]
     path = Path(store.cache_dir) / f"asof-index-{key}-v{INDEX_VERSION}-{data_version()}.pkl"
-    index = index_mod.load(path) if path.exists() else None
-    if index is None:
-        index = MatchIndex.build((s.source, e) for s in snapshots for e in store.entities(s))
-        try:
-            index_mod.save(index, path)
-        except OSError:  # pragma: no cover - read-only cache
-            pass
+    index = index_mod.cached(path, lambda: ((s.source, e) for s in snapshots for e in store.entities(s)), prune=index_mod.DATED_PATTERN)
     return Screener(store=store, sources=sources, thresholds=thresholds, index=index, max_hits=max_hits), snapshots
 
 
