@@ -290,6 +290,7 @@ def test_screen_file_job_with_progress_and_downloads(server):
     assert first["input"]["name"] in ("Hikvision", "Mahan Air")
     runs = httpx.get(server.url + "/audit", params={"subject": f"run:{job['run_id']}"}, headers=h(server.keys["admin"])).json()["entries"]
     assert [e["action"] for e in runs] == ["screen.run"] and runs[0]["actor"] == "analyst-1"
+    assert runs[0]["details"]["file"] == "parties.csv" and runs[0]["details"]["job"] == job["id"]  # the upload's name, not the server's copy's
 
 
 def test_bad_upload_is_a_clear_error(server):

@@ -133,7 +133,10 @@ def run(store, job_id: str, workers: int | None = None) -> dict:
     started = time.perf_counter()
     try:
         with audit.acting_as(job["owner"]):
-            summary = screen_file(store, inputs[0], output=folder / "results.jsonl", format="jsonl", workers=workers, on_start=on_start, on_record=on_record)
+            summary = screen_file(
+                store, inputs[0], output=folder / "results.jsonl", format="jsonl", workers=workers,
+                on_start=on_start, on_record=on_record, audit={"job": job_id, "file": job["filename"]},
+            )
             columns = summary.table.columns
             for fmt in ("csv", "xlsx"):
                 writer = open_writer(fmt, folder / f"results.{fmt}", sheets_for(columns))
@@ -142,7 +145,6 @@ def run(store, job_id: str, workers: int | None = None) -> dict:
                         writer.write(json.loads(line))
                 writer.close(ok=True)
             keep_inputs(store, summary.run_id, folder / "results.jsonl")
-            ensure_run_audited(store, summary.run_id, job["owner"], {"job": job_id, "file": job["filename"]})
     except ClearanceError as exc:
         _update(store, job_id, state="failed", error=str(exc).replace(str(inputs[0]), job["filename"]), seconds=time.perf_counter() - started)
         return get(store, job_id)
@@ -151,21 +153,6 @@ def run(store, job_id: str, workers: int | None = None) -> dict:
         raise
     _update(store, job_id, state="done", done=summary.rows, total=summary.rows, counts=dict(summary.counts), run_id=summary.run_id, seconds=time.perf_counter() - started)
     return get(store, job_id)
-
-
-def ensure_run_audited(store, run_id: int | None, actor: str, extra: dict | None = None) -> None:
-    """Append a ``screen.run`` entry for a run unless its recorder already did."""
-    if run_id is None or audit.has_subject(store, "screen.run", f"run:{run_id}"):
-        return
-    from ..store import runs as r
-
-    run = r.get_run(store, run_id) or {}
-    details = {
-        "run_id": run_id, "kind": run.get("kind"), "rows": run.get("rows"), "matches": run.get("matches"),
-        "reviews": run.get("reviews"), "errors": run.get("errors"), "input_fingerprint": run.get("input_fingerprint"),
-        "snapshots": [f"{s['source']}@{s['version']}" for s in run.get("snapshots") or []], **(extra or {}),
-    }
-    audit.record(store, "screen.run", details, subject=f"run:{run_id}", actor=actor)
 
 
 def keep_inputs(store, run_id: int | None, results: Path) -> None:

@@ -203,6 +203,8 @@ class BatchSummary:
     #: Queries screened, and rows answered by an identical query's result (the per-run cache).
     screened: int = 0
     reused: int = 0
+    #: More for the run's audit entry (an uploaded file's own name and its job, not the server's copy's).
+    audit: dict = field(default_factory=dict)
 
     @property
     def flagged(self) -> int:
@@ -269,6 +271,7 @@ def screen_file(
     on_record: Callable[[dict], None] | None = None,
     ownership: Any = None,
     cache_size: int = CACHE_SIZE,
+    audit: Mapping[str, Any] | None = None,
 ) -> BatchSummary:
     """Screen every row of ``path``, write ``output`` (stdout if None), record the run.
 
@@ -276,7 +279,8 @@ def screen_file(
     exposure through owners to each record as hits with ``"via": "ownership"``.
     Each distinct query is screened once (the results of up to ``cache_size``
     distinct queries are kept); ``summary.screened`` and ``summary.reused``
-    say how many were screened and how many rows reused a result.
+    say how many were screened and how many rows reused a result.  ``audit``
+    adds to the details of the run's audit entry.
     """
     from .report import HtmlReport
 
@@ -287,7 +291,7 @@ def screen_file(
     thresholds = thresholds or Thresholds()
     table, mapping = prepare(path, maps, encoding, sheet)
     screener, snapshots = screener_for(store, sources, as_of, thresholds)
-    summary = BatchSummary(path, table, mapping, snapshots, thresholds, Path(output) if output else None, fmt)
+    summary = BatchSummary(path, table, mapping, snapshots, thresholds, Path(output) if output else None, fmt, audit=dict(audit or {}))
     summary.fingerprint = file_fingerprint(path)
     summary.started = _now()
     estimate = table.estimate_rows() if table.format in ("csv", "jsonl", "parquet") else None
@@ -405,6 +409,7 @@ def record_batch_run(store, summary: BatchSummary, as_of: str | None, sources: l
                 "input_fingerprint": summary.fingerprint,
                 "file": summary.path.name,
                 "snapshots": [f"{s.source}@{s.version}" for s in summary.snapshots],
+                **summary.audit,
             },
             subject=f"run:{run_id}",
         )
