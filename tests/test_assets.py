@@ -88,6 +88,14 @@ def test_bad_pattern_file_is_refused(tmp_path):
                    "hikvision,^DS-2CE,cams,strong,DS-2CD2143G2-I,src,2026-11-30\n")
     with pytest.raises(SourceError, match="does not match the row's own pattern"):
         load_patterns(str(bad))
+    bad.write_text("producer,pattern,product_line,strength,examples,source,date\n"
+                   "hikvision,^DS-2CD,cams,medium,DS-2CD2143G2-I,src,2026-11-30\n")
+    with pytest.raises(SourceError, match="line 2.*strength 'medium'; expected one of strong, weak"):
+        load_patterns(str(bad))
+    bad.write_text("producer,pattern,product_line,strength,examples,source,date\n"
+                   "hikvision,^DS-2CD,cams,strong,DS-2CD2143G2-I,src,30/11/2026\n")
+    with pytest.raises(SourceError, match="line 2.*'30/11/2026' is not a date"):
+        load_patterns(str(bad))
 
 
 # -- MAC addresses and OUIs ----------------------------------------------------------------

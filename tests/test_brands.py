@@ -93,3 +93,9 @@ def test_bad_curated_file_names_the_line(tmp_path):
     bad.write_text(header + "acme,Acme,producer,,,,,,,token,,,confirmed,src,2020-01-01\n", encoding="utf-8")
     with pytest.raises(SourceError, match="line 2.*producer"):
         load_affiliates(str(bad))
+    bad.write_text(header + "hikvision,Hikvision,owner,,,,,,,token,,,confirmed,src,2020-01-01\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="line 2.*relation 'owner'; expected one of producer, subsidiary, brand, affiliate"):
+        load_affiliates(str(bad))
+    bad.write_text(header + "hikvision,Hikvision,producer,,,,,,,token,2020-13-01,,confirmed,src,2020-01-01\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="line 2.*start.*'2020-13-01' is not a date"):
+        load_affiliates(str(bad))

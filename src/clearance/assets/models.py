@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Iterable
 
 from ..data import data_dir
-from ..errors import SourceError
 from ..ownership.brands import PRODUCERS
-from ..sources.common import iso_date, read_csv
+from ..sources.common import curated_rows
 
 FILE = "covered-models.csv"
 COLUMNS = ("producer", "pattern", "product_line", "strength", "examples", "source", "date")
@@ -92,30 +91,25 @@ def load_patterns(path: str | None = None) -> tuple[ModelPattern, ...]:
     do not match it."""
     file = Path(path) if path else curated_path()
     rows = []
-    for line, fields in read_csv(file, columns=len(COLUMNS), header=COLUMNS):
-        raw = dict(zip(COLUMNS, (f.strip() for f in fields)))
-        if raw["producer"] not in PRODUCERS:
-            raise SourceError(file, f"producer {raw['producer']!r}; expected one of {', '.join(PRODUCERS)}", line, "producer")
-        if raw["strength"] not in STRENGTHS:
-            raise SourceError(file, f"strength {raw['strength']!r}; expected strong or weak", line, "strength")
+    for raw in curated_rows(file, COLUMNS):
+        raw.choice("producer", tuple(PRODUCERS))
+        raw.choice("strength", STRENGTHS)
         if not raw["pattern"].startswith("^"):
-            raise SourceError(file, "a pattern must be anchored with ^ (it is matched at the start of a model number)", line, "pattern")
+            raise raw.error("a pattern must be anchored with ^ (it is matched at the start of a model number)", "pattern")
         try:
             regex = re.compile(raw["pattern"], re.IGNORECASE)
         except re.error as exc:
-            raise SourceError(file, f"not a regular expression ({exc})", line, "pattern") from None
+            raise raw.error(f"not a regular expression ({exc})", "pattern") from None
         if not raw["source"]:
-            raise SourceError(file, "every row needs a source", line, "source")
-        when = iso_date(raw["date"]) if raw["date"] else None
-        if raw["date"] and when is None:
-            raise SourceError(file, f"{raw['date']!r} is not a date (YYYY-MM-DD)", line, "date")
+            raise raw.error("every row needs a source", "source")
+        when = raw.date("date")
         examples = tuple(e.strip() for e in raw["examples"].split("|") if e.strip())
         if not examples:
-            raise SourceError(file, "every row needs at least one real model number in 'examples'", line, "examples")
+            raise raw.error("every row needs at least one real model number in 'examples'", "examples")
         for example in examples:
             if not regex.match(normalise_model(example)):
-                raise SourceError(file, f"example {example!r} does not match the row's own pattern", line, "examples")
-        rows.append(ModelPattern(line, raw["producer"], raw["pattern"], regex, raw["product_line"], raw["strength"], examples, raw["source"], when))
+                raise raw.error(f"example {example!r} does not match the row's own pattern", "examples")
+        rows.append(ModelPattern(raw.line, raw["producer"], raw["pattern"], regex, raw["product_line"], raw["strength"], examples, raw["source"], when))
     return tuple(rows)
 
 

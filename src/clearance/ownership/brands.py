@@ -27,7 +27,7 @@ from ..data import data_dir
 from ..errors import SourceError
 from ..match.chinese import has_han
 from ..match.normalize import analyze, clean
-from ..sources.common import iso_date, read_csv
+from ..sources.common import curated_rows
 
 FILE = "covered-affiliates.csv"
 COLUMNS = (
@@ -160,18 +160,13 @@ def load_affiliates(path: str | None = None) -> tuple[Affiliate, ...]:
     """Every curated row, checked (a bad row is a SourceError naming its line)."""
     path = Path(path) if path else curated_path()
     rows = []
-    for line, fields in read_csv(path, columns=len(COLUMNS), header=COLUMNS):
-        raw = dict(zip(COLUMNS, (f.strip() for f in fields)))
-        if raw["producer"] not in PRODUCERS:
-            raise SourceError(path, f"producer {raw['producer']!r}; expected one of {', '.join(PRODUCERS)}", line, "producer")
-        if raw["relation"] not in ROW_RELATIONS:
-            raise SourceError(path, f"relation {raw['relation']!r}; expected one of {', '.join(ROW_RELATIONS)}", line, "relation")
-        if raw["matching"] not in ("token", "name"):
-            raise SourceError(path, "expected 'token' or 'name'", line, "matching")
-        if raw["status"] not in ("confirmed", "unconfirmed"):
-            raise SourceError(path, "expected 'confirmed' or 'unconfirmed'", line, "status")
+    for raw in curated_rows(path, COLUMNS):
+        raw.choice("producer", tuple(PRODUCERS))
+        raw.choice("relation", ROW_RELATIONS)
+        raw.choice("matching", ("token", "name"))
+        raw.choice("status", ("confirmed", "unconfirmed"))
         if not raw["name"] or not raw["source"]:
-            raise SourceError(path, "every row needs a name and a source", line)
+            raise raw.error("every row needs a name and a source")
         percent = None
         if raw["percent"]:
             try:
@@ -179,15 +174,11 @@ def load_affiliates(path: str | None = None) -> tuple[Affiliate, ...]:
             except ValueError:
                 percent = -1.0
             if not 0 < percent <= 100:
-                raise SourceError(path, f"{raw['percent']!r} is not a percentage in (0, 100]", line, "percent")
-        dates = {}
-        for key in ("start", "end", "date"):
-            dates[key] = iso_date(raw[key]) if raw[key] else None
-            if raw[key] and dates[key] is None:
-                raise SourceError(path, f"{raw[key]!r} is not a date (YYYY-MM-DD)", line, key)
+                raise raw.error(f"{raw['percent']!r} is not a percentage in (0, 100]", "percent")
+        dates = {key: raw.date(key) for key in ("start", "end", "date")}
         rows.append(
             Affiliate(
-                line=line,
+                line=raw.line,
                 producer=raw["producer"],
                 name=raw["name"],
                 relation=raw["relation"],

@@ -124,6 +124,39 @@ def read_csv(
         raise SourceError(path, f"malformed CSV ({exc})", line=reader.line_num) from None
 
 
+class CuratedRow(dict):
+    """One row of a curated CSV (fixed header) as stripped strings by column, whose checks
+    raise a :class:`SourceError` naming the file, line and column."""
+
+    def __init__(self, path: Path, line: int, columns: Sequence[str], fields: Sequence[str]):
+        super().__init__(zip(columns, (f.strip() for f in fields)))
+        self.path, self.line = path, line
+
+    def error(self, message: str, column: str | None = None) -> SourceError:
+        return SourceError(self.path, message, self.line, column)
+
+    def choice(self, column: str, allowed: Sequence[str]) -> str:
+        """The value, which must be one of ``allowed``."""
+        if self[column] not in allowed:
+            raise self.error(f"{column} {self[column]!r}; expected one of {', '.join(allowed)}", column)
+        return self[column]
+
+    def date(self, column: str) -> str | None:
+        """The value as an ISO date, or None when blank."""
+        if not self[column]:
+            return None
+        when = iso_date(self[column])
+        if when is None:
+            raise self.error(f"{self[column]!r} is not a date (YYYY-MM-DD)", column)
+        return when
+
+
+def curated_rows(path: Path, columns: Sequence[str]) -> Iterator[CuratedRow]:
+    """The rows of a curated CSV whose header is ``columns``."""
+    for line, fields in read_csv(path, columns=len(columns), header=columns):
+        yield CuratedRow(path, line, columns, fields)
+
+
 def blank(value: str | None) -> str | None:
     """OFAC writes ``-0-`` for empty; treat it, and whitespace, as None."""
     if value is None:
