@@ -76,25 +76,21 @@ def test_lookalikes_of_other_makers_do_not_match(model):
     assert match_model(model) == [], model
 
 
-def test_bad_pattern_file_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("hikvision,^DS-2CD[0-9,cams,strong,DS-2CD2143G2-I,src,2026-11-30", "line 2.*not a regular expression"),
+        ("hikvision,^DS-2CE,cams,strong,DS-2CD2143G2-I,src,2026-11-30", "line 2.*does not match the row's own pattern"),
+        ("hikvision,^DS-2CD,cams,medium,DS-2CD2143G2-I,src,2026-11-30", "line 2.*strength 'medium'; expected one of strong, weak"),
+        ("hikvision,^DS-2CD,cams,strong,DS-2CD2143G2-I,src,30/11/2026", "line 2.*'30/11/2026' is not a date"),
+    ],
+)
+def test_bad_pattern_file_is_refused(tmp_path, row, error):
     from clearance.errors import SourceError
 
     bad = tmp_path / "covered-models.csv"
-    bad.write_text("producer,pattern,product_line,strength,examples,source,date\n"
-                   "hikvision,^DS-2CD[0-9,cams,strong,DS-2CD2143G2-I,src,2026-11-30\n")
-    with pytest.raises(SourceError, match="line 2.*not a regular expression"):
-        load_patterns(str(bad))
-    bad.write_text("producer,pattern,product_line,strength,examples,source,date\n"
-                   "hikvision,^DS-2CE,cams,strong,DS-2CD2143G2-I,src,2026-11-30\n")
-    with pytest.raises(SourceError, match="does not match the row's own pattern"):
-        load_patterns(str(bad))
-    bad.write_text("producer,pattern,product_line,strength,examples,source,date\n"
-                   "hikvision,^DS-2CD,cams,medium,DS-2CD2143G2-I,src,2026-11-30\n")
-    with pytest.raises(SourceError, match="line 2.*strength 'medium'; expected one of strong, weak"):
-        load_patterns(str(bad))
-    bad.write_text("producer,pattern,product_line,strength,examples,source,date\n"
-                   "hikvision,^DS-2CD,cams,strong,DS-2CD2143G2-I,src,30/11/2026\n")
-    with pytest.raises(SourceError, match="line 2.*'30/11/2026' is not a date"):
+    bad.write_text("producer,pattern,product_line,strength,examples,source,date\n" + row + "\n")
+    with pytest.raises(SourceError, match=error):
         load_patterns(str(bad))
 
 
