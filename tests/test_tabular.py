@@ -73,6 +73,27 @@ def test_unterminated_quote_is_a_row_error_not_a_crash(tmp_path):
     assert len(rows) == 2 and rows[1].error
 
 
+@pytest.mark.parametrize(("header", "first"), [("name", "Acme"), ("name,country", "Acme,US")])
+def test_a_quote_never_closed_makes_the_lines_it_swallows_an_error(tmp_path, header, first):
+    """Read leniently, a stray opening quote would turn every later line into one cell: with one
+    column that cell would be screened as a single name and the listed parties in it pass as clear."""
+    path = tmp_path / "in.csv"
+    path.write_text(f'{header}\n{first}\n"Acme Trading\nMahan Air\nBank Tejarat\n', encoding="utf-8")
+    rows = rows_of(path)
+    assert [r.error for r in rows] == [None, "in.csv, lines 3-5: a quote opened here is never closed (double a quote inside a quoted cell, or close it), so these lines cannot be split into rows"]
+    assert rows[1].values == {}
+    closed = tmp_path / "closed.csv"  # a quoted cell over two lines, closed on the last line without a newline
+    closed.write_text(header + '\n"Multi\nline"' + ",US" * header.count(","), encoding="utf-8")
+    assert [(r.values["name"], r.error) for r in rows_of(closed)] == [("Multi\nline", None)]
+
+
+def test_a_quote_never_closed_in_the_header_is_refused(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text('"name,country\nAcme,US\n', encoding="utf-8")
+    with pytest.raises(InputError, match="line 1: the header opens a quote that is never closed"):
+        open_table(path)
+
+
 def test_huge_cell_is_a_row_error_and_is_cut(tmp_path):
     path = tmp_path / "in.csv"
     with path.open("w", encoding="utf-8") as fh:

@@ -297,6 +297,9 @@ def _header(cells: Sequence[Any]) -> list[str]:
     return names
 
 
+_UNCLOSED = "a quote opened here is never closed (double a quote inside a quoted cell, or close it)"
+
+
 def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | None) -> Table:
     if encoding:
         try:
@@ -315,17 +318,27 @@ def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | No
             raise InputError(f"delimiter {delimiter!r}: expected one character")
     delimiter = delimiter or sniff_delimiter(text)
 
-    def reader(fh):
+    def reader(fh, eof: list[bool]):
+        """A lenient CSV reader over ``fh`` that sets ``eof[0]`` once it has asked for a line past
+        the end: a record returned after that ran to the end inside a quote that never closed."""
+
+        def lines():
+            yield from fh
+            eof[0] = True
+
         csv.field_size_limit(MAX_FIELD)
-        return csv.reader(fh, delimiter=delimiter, strict=False)
+        return csv.reader(lines(), delimiter=delimiter, strict=False)
 
     with path.open("r", encoding=encoding, errors="surrogateescape", newline="") as fh:
+        eof = [False]
         try:
-            first = next(r for r in reader(fh) if r and any(c.strip() for c in r))
+            first = next(r for r in reader(fh, eof) if r and any(c.strip() for c in r))
         except StopIteration:
             raise InputError(f"{path}: no header row; expected column names on the first line") from None
         except csv.Error as exc:
             raise InputError(f"{path}, line 1: header cannot be read as CSV ({exc})") from None
+        if eof[0]:
+            raise InputError(f"{path}, line 1: the header opens a quote that is never closed, so the whole file would be one header cell")
     columns = _header([_SURROGATE.sub("\ufffd", c) for c in first])
 
     width = len(columns)
@@ -333,7 +346,8 @@ def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | No
 
     def rows() -> Iterator[Row]:
         with path.open("r", encoding=encoding, errors="surrogateescape", newline="", buffering=1 << 20) as fh:
-            it = reader(fh)
+            eof = [False]
+            it = reader(fh, eof)
             started = False
             index = 0
             while True:
@@ -352,6 +366,9 @@ def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | No
                         continue
                     started = True  # the header
                     continue
+                if eof[0]:  # every line to the end is in this record: no row in them may pass as clear
+                    yield Row(index, line, {}, f"{path.name}, lines {line}-{it.line_num}: {_UNCLOSED}, so these lines cannot be split into rows")
+                    return
                 if len(cells) == width:
                     # The common case, without per-cell checks: a whole row short enough and free of bad bytes.
                     joined = "".join(cells)
