@@ -266,6 +266,31 @@ def test_screen_records_and_decide_with_four_eyes(server):
     assert httpx.get(server.url + "/audit/verify", headers=admin).json()["ok"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"records": [{"name": "Mahan Air"}] * 1001},
+        {"records": [{"name": "Mahan Air"}], "extra": 1},
+        {"records": [{"name": "Mahan Air"}], "record": "maybe"},
+        {"records": []},
+        {"records": "x"},
+    ],
+)
+def test_an_invalid_batch_is_refused_not_screened_as_one_record(server, body):
+    r = httpx.post(server.url + "/screen", json=body, headers=h(server.keys["analyst"]))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"][:2] == ["body", "batch"]  # named as a batch's problem
+
+
+def test_a_single_record_can_be_screened_without_recording(server):
+    analyst = h(server.keys["analyst"])
+    r = httpx.post(server.url + "/screen", json={"name": "Mahan Air", "country": "IR", "record": False}, headers=analyst)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["status"] == "match" and out["run_id"] is None
+    assert out["input"] == {"name": "Mahan Air", "country": "IR"} and "alert" not in out["hits"][0]
+
+
 def test_screen_file_job_with_progress_and_downloads(server):
     analyst = h(server.keys["analyst"])
     data = "name,country\nHikvision,CN\nMahan Air,IR\nAcme Widgets Ltd,US\n" + "".join(f"Harmless Trading {i} Ltd,GB\n" for i in range(60))

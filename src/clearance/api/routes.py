@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 from fastapi import APIRouter, Depends, File, Form, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from ..cases import audit, jobs, review, screening
 from ..cases.users import Principal
@@ -48,6 +48,7 @@ class ScreenRecord(BaseModel):
     isin: str | None = None
     lei: str | None = None
     uscc: str | None = None
+    record: bool = Field(True, description="Record the run and its alerts (the review queue); false to only answer.")
 
 
 class ScreenBatch(BaseModel):
@@ -56,11 +57,19 @@ class ScreenBatch(BaseModel):
     record: bool = Field(True, description="Record the run and its alerts (the review queue); false to only answer.")
 
 
-ScreenBody = Annotated[Union[ScreenBatch, ScreenRecord], Field(union_mode="left_to_right")]
+def _body_kind(body: object) -> str:
+    """A body with ``records`` is a batch, whatever else it holds: an invalid batch is an
+    error naming what is wrong, never one record whose fields are the batch's."""
+    if isinstance(body, dict):
+        return "batch" if "records" in body else "record"
+    return "batch" if isinstance(body, ScreenBatch) else "record"
+
+
+ScreenBody = Annotated[Union[Annotated[ScreenBatch, Tag("batch")], Annotated[ScreenRecord, Tag("record")]], Discriminator(_body_kind)]
 
 
 def _as_dict(record: ScreenRecord) -> dict:
-    data = record.model_dump(by_alias=True, exclude_none=True)
+    data = record.model_dump(by_alias=True, exclude_none=True, exclude={"record"})
     if isinstance(data.get("identifiers"), dict):
         data["identifiers"] = [f"{k}:{v}" for k, v in data["identifiers"].items()]
     return data
@@ -73,7 +82,7 @@ def screen(request: Request, body: ScreenBody, principal: Principal = Depends(re
     if isinstance(body, ScreenBatch):
         records, keep = [_as_dict(x) for x in body.records], body.record
     else:
-        records, keep = [_as_dict(body)], True
+        records, keep = [_as_dict(body)], body.record
     with audit.acting_as(principal.name):
         out = screening.screen_records(ctx.store, screener, records, principal.name, record=keep)
     if isinstance(body, ScreenBatch):
