@@ -104,6 +104,25 @@ def test_match_identifier_only_and_many_queries(server):
     assert r.json()["limit"] == 3
 
 
+def test_include_dataset_only_narrows_and_search_totals_do_not_depend_on_the_page(server):
+    viewer = h(server.keys["viewer"])
+    narrowed = httpx.get(server.url + "/search/default", params={"q": "mahan air", "include_dataset": "un-sc"}, headers=viewer).json()
+    assert {d for r in narrowed["results"] for d in r["datasets"]} <= {"un-sc"}
+    body = {"queries": {"q": {"schema": "Company", "properties": {"name": ["Mahan Air"]}}}}
+    outside = httpx.post(server.url + "/match/un-sc", json=body, params={"include_dataset": "us-ofac-sdn"}, headers=viewer).json()
+    assert outside["responses"]["q"]["results"] == []  # us-ofac-sdn is not within un-sc
+    pages = [httpx.get(server.url + "/search/default", params={"q": "bank melli", "limit": n, "offset": o}, headers=viewer).json() for n, o in ((2, 0), (100, 0), (2, 2))]
+    assert len({p["total"]["value"] for p in pages}) == 1 and pages[0]["total"]["value"] > 2
+    assert [r["id"] for r in pages[2]["results"]] == [r["id"] for r in pages[1]["results"][2:4]]
+
+
+def test_a_query_with_too_many_values_is_refused_quickly(server):
+    values = [f"X{i}" for i in range(60_000)]
+    body = {"queries": {"a": {"schema": "Company", "properties": {"name": ["Mahan Air"], "isinCode": values}}}}
+    r = httpx.post(server.url + "/match/default", json=body, headers=h(server.keys["viewer"]), timeout=30)
+    assert r.status_code == 400 and "at most 1000 per property" in r.json()["detail"]
+
+
 def test_match_latency_on_bundled_corpus(server):
     """Median latency of one /match over HTTP (printed; a loose ceiling only)."""
     names = ["Hikvision", "Mahan Air", "Huawei Technologies", "China Merchants Bank", "Rosneft Trading SA", "Megvii", "Acme Widgets Ltd", "Banco Nacional de Cuba"]

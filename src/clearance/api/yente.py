@@ -33,6 +33,8 @@ COUNTRY_PROPS = ("country", "nationality", "citizenship", "jurisdiction", "mainC
 ID_PROPS = tuple(dict.fromkeys((*IDENTIFIER_PROPERTIES, "ogrnCode", "okpoCode")))
 MAX_QUERIES = 100
 MAX_LIMIT = 100
+#: Values of one property in a /match query entity (names beyond the first ten are not screened).
+MAX_VALUES = 1000
 FEATURE_DOCS = {
     "name": "Similarity of the query name to the best list name (token weights by rarity; aliases and weak aliases count less).",
     "identifier": "An exact identifier (ISIN, USCC, IMO, passport ...) lifts the score to 0.98, or 1.0 with no name given.",
@@ -75,9 +77,8 @@ def _sources(request: Request, dataset: str, include: list[str] | None = None, e
         chosen = [dataset]
     else:
         raise _Unknown(f"unknown dataset {dataset!r}; datasets: default, {', '.join(active)}")
-    for extra in include or []:
-        if extra in active and extra not in chosen:
-            chosen.append(extra)
+    if include:  # yente's meaning: only these, within the dataset
+        chosen = [s for s in chosen if s in set(include)]
     return [s for s in chosen if s not in set(exclude or [])]
 
 
@@ -175,15 +176,23 @@ def _infos(screener) -> dict:
 # -- matching ---------------------------------------------------------------------------------
 
 
+class _TooMany(Exception):
+    pass
+
+
 def _values(props: dict[str, list[str] | str], names: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
+    """The distinct values of some properties, in order (at most MAX_VALUES per property)."""
+    out: dict[str, None] = {}
     for prop in names:
         value = props.get(prop)
-        for v in ([value] if isinstance(value, str) else value or []):
-            v = str(v).strip()
-            if v and v not in out:
-                out.append(v[:500])
-    return out
+        values = [value] if isinstance(value, str) else value or []
+        if len(values) > MAX_VALUES:
+            raise _TooMany(f"property {prop!r}: {len(values):,} values; at most {MAX_VALUES} per property")
+        for v in values:
+            v = str(v).strip()[:500]
+            if v:
+                out[v] = None
+    return list(out)
 
 
 def match_example(screener, example: EntityExample, sources: list[str], cutoff: float, limit: int) -> list[dict]:
@@ -284,7 +293,8 @@ def search(
     screener = _ctx(request).screeners.get()
     hits: list[dict] = []
     if q.strip() and sources:
-        matcher = Matcher(screener.index, screener.thresholds, max_hits=min(offset + limit, MAX_LIMIT * 10) or 1)
+        # every hit the matcher finds, whatever the page, so that total and facets do not depend on limit and offset
+        matcher = Matcher(screener.index, screener.thresholds, max_hits=MAX_LIMIT * 10)
         found = matcher.match(q, schema=check_schema(schema) if schema and schema not in ("Thing", "LegalEntity") else None,
                               identifiers=[(None, q.strip())], sources=set(sources), include_clear=True)
         infos = _infos(screener)
@@ -330,7 +340,10 @@ def match(
     excluded_ids, excluded_schemata = set(exclude_entity_ids), set(exclude_schema)
     responses = {}
     for key, example in body.queries.items():
-        hits = match_example(screener, example, sources, cutoff, limit) if sources else []
+        try:
+            hits = match_example(screener, example, sources, cutoff, limit) if sources else []
+        except _TooMany as exc:
+            return JSONResponse({"detail": f"query {key!r}: {exc}"}, status_code=400)
         hits = [h for h in hits if h["entity_id"] not in excluded_ids and h["schema"] not in excluded_schemata]
         responses[key] = {
             "status": 200,
