@@ -424,6 +424,8 @@ def test_assess_exposure_and_assets(server):
     r = httpx.get(server.url + "/exposure/us-ofac-sdn-18299", headers=viewer, timeout=120)
     assert r.status_code == 200 and r.json()["status"] == "match" and r.json()["svg"].startswith("<svg")
     assert httpx.get(server.url + "/exposure/no-such-party-anywhere", headers=viewer).status_code in (400, 404)
+    bad = httpx.get(server.url + "/exposure/us-ofac-sdn-18299", params={"as_of": "2020-13-45"}, headers=viewer)
+    assert bad.status_code == 400 and "'2020-13-45' is not a date" in bad.json()["detail"]
     r = httpx.post(server.url + "/assets", json={"assets": [{"manufacturer": "Honeywell", "mac": "BC:AD:28:4A:10:0B"}, {"manufacturer": "Cisco", "model": "C9300"}]}, headers=analyst)
     assert r.status_code == 200 and r.json()["counts"]["covered"] == 1 and r.json()["results"][0]["producer"] == "hikvision"
     entries = httpx.get(server.url + "/audit", params={"action": "screen.assess"}, headers=h(server.keys["admin"])).json()["entries"]

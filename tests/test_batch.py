@@ -191,5 +191,19 @@ def test_other_input_formats_and_as_of(screen_home, tmp_path):
     now = json.loads(cli("screen", str(probe), "--source", "us-ofac-sdn", home=screen_home).stdout)
     then = json.loads(cli("screen", str(probe), "--source", "us-ofac-sdn", "--as-of", "2019-06-01", home=screen_home).stdout)
     assert now["status"] == "match" and then["status"] == "clear"
+    # Lists first captured after the date count with the entries listed by then (check's and assess's policy):
+    # Hikvision's NS-CMIC entry (bundled capture 2025-12, listed 2021) and its FCC entry (2021) do not yet count
+    # in 2019, its NDAA section 889 entry (2018-08-13) does; nothing did in June 2018.
+    probe.write_text("name\nHikvision\n", encoding="utf-8")
+    ids = {}
+    for day in ("2018-06-01", "2019-06-01", "2023-06-01"):
+        done = cli("screen", str(probe), "--as-of", day, home=screen_home)
+        ids[day] = {h["entity_id"] for h in json.loads(done.stdout)["hits"]}
+        assert done.returncode == (1 if ids[day] else 0), done.stderr
+    assert ids["2018-06-01"] == set() and ids["2019-06-01"] == {"us-covered-hikvision-ndaa-889"}
+    assert {"us-ofac-nonsdn-30946", "us-covered-hikvision-fcc-covered"} <= ids["2023-06-01"]
+    for bad_day in ("2023-13-45", "2019-02-30", "20190101"):
+        bad = cli("screen", str(probe), "--as-of", bad_day, home=screen_home)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"date '{bad_day}' is not a date; expected YYYY-MM-DD" in bad.stderr, bad.stderr
     bad = cli("screen", str(probe), "--source", "nope", home=screen_home)
     assert bad.returncode == 2 and "nope" in bad.stderr

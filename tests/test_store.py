@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from clearance.errors import StoreError
+from clearance.errors import InputError, StoreError
 from clearance.sources.ftm import export_lines
 from clearance.store import diff, open_store, verify
 
@@ -47,6 +47,14 @@ def test_import_versions_and_idempotence(db_url):
     store.activate("us-ofac-sdn", 1)
     assert store.active_snapshot("us-ofac-sdn").version == 1
     assert sum(1 for _ in store.active_entities(["us-ofac-sdn"])) == first.snapshot.entity_count
+
+
+@pytest.mark.parametrize("captured", ["2020-99", "2020-02-30", "2020-9", "yesterday", "2020"])
+def test_an_impossible_capture_date_is_refused_before_anything_is_written(home, captured):
+    store = open_store(initialise=False)
+    with pytest.raises(InputError, match="expected a real month or day"):
+        store.import_files(LISTS / SDN_2019, "us-ofac-sdn", captured=captured)
+    assert store.sources() == []
 
 
 def test_older_store_gets_new_indexes(db_url):

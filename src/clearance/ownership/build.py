@@ -107,6 +107,10 @@ def build_engine(
         from ..store import open_store
 
         store = open_store()
+    if as_of is not None:
+        from ..rules.types import as_date
+
+        as_of = as_date(as_of).isoformat()  # an impossible date is an InputError, not a silent misreading
     policy = policy or load_policy()
     graph = list_graph(store, policy, as_of, cache=cache)
     if stored:

@@ -165,11 +165,15 @@ class DatedScreener:
         thresholds: Any = None,
         max_hits: int = 10,
         sources: list[str] | None = None,
+        listed_only: bool = False,
     ):
         from ..screen import Screener
 
         self.store = store
         self.as_of = as_of
+        #: Leave out entries of captures made after the date whose own listing date is after it
+        #: too (a screen with no rules to say "not yet listed"); entries without one stay.
+        self.listed_only = listed_only
         self.choices = choose(store, as_of, sources)
         self.by_source = {c.source: c for c in self.choices}
         self._bundled: dict[str, Entity] = {}
@@ -178,7 +182,8 @@ class DatedScreener:
                 self._bundled.update({e.id: e for e in _bundled_entities(choice)})
         chosen_ids = {c.snapshot.id for c in self.choices if c.snapshot is not None}
         active_ids = {s.id for s in store.active_snapshots()}
-        if not self._bundled and chosen_ids == active_ids:
+        filtered = listed_only and any(c.dates_required for c in self.choices)
+        if not self._bundled and chosen_ids == active_ids and not filtered:
             index = _remember(f"active:{store.url}:{store.fingerprint()}", lambda: _active_index(store))
         else:
             index = _remember(f"dated:{store.url}:{self._key()}", self._index)
@@ -193,6 +198,8 @@ class DatedScreener:
         parts = [f"{c.source}:{c.snapshot.id}:{c.snapshot.content_hash}" for c in self.choices if c.snapshot is not None]
         parts.extend(f"{c.source}:bundled:{_file_digest(Path(c.path or '') / 'covered.yaml')}" for c in self.choices if c.mode == "bundled")
         parts.extend([INDEX_VERSION, data_version()])
+        if self.listed_only:
+            parts.append(f"listed-by:{self.as_of}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
     def _index(self):
@@ -205,9 +212,19 @@ class DatedScreener:
         for choice in self.choices:
             if choice.snapshot is not None:
                 for entity in self.store.entities(choice.snapshot):
-                    yield choice.source, entity
+                    if self._counts(choice, entity):
+                        yield choice.source, entity
         for entity in self._bundled.values():
-            yield COVERED, entity
+            if self._counts(self.by_source[COVERED], entity):
+                yield COVERED, entity
+
+    def _counts(self, choice: Choice, entity: Entity) -> bool:
+        if not (self.listed_only and choice.dates_required and self.as_of):
+            return True
+        from .engine import listed_on
+
+        listed = listed_on(entity)
+        return listed is None or listed <= self.as_of
 
     # -- screening --------------------------------------------------------------------
 

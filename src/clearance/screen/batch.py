@@ -18,20 +18,18 @@ disk) leaves no results behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import InputError, StoreError
-from ..match import index as index_mod
-from ..match.index import INDEX_VERSION
 from ..match.matcher import Thresholds
-from ..match.resources import data_version
+from ..sources.common import iso_date
 from ..tabular import FieldMapping, Row, Table, file_fingerprint, map_fields, open_table, open_writer
 from ..tabular.write import encode_record, format_for_path
 from .check import Screener
@@ -165,19 +163,19 @@ class RowScreener:
 
 
 def screener_for(store, sources: list[str] | None = None, as_of: str | None = None, thresholds: Thresholds | None = None, max_hits: int = 10) -> tuple[Screener, list]:
-    """A screener and the snapshots it screens against (active ones, or those in force on ``as_of``)."""
+    """A screener and the snapshots it screens against: the active ones, or the versions that
+    count on ``as_of`` by the same policy as ``check`` and ``assess`` (docs/rules.md): the latest
+    capture on or before the date, else the earliest one without its entries listed after the
+    date (a batch record carries no rules to say "not yet listed")."""
     if as_of is None:
         snapshots = store.active_snapshots(sources)
         return Screener(store=store, sources=sources, thresholds=thresholds, max_hits=max_hits), snapshots
-    if len(as_of) < 7 or not as_of[:4].isdigit():
-        raise InputError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD")
-    snapshots = store.snapshots_as_of(as_of, sources)
-    if not snapshots:
-        raise InputError(f"--as-of {as_of}: no list snapshot is dated on or before then")
-    key = hashlib.sha256("\n".join(f"{s.source}:{s.id}:{s.content_hash}" for s in snapshots).encode()).hexdigest()[:24]
-    path = Path(store.cache_dir) / f"asof-index-{key}-v{INDEX_VERSION}-{data_version()}.pkl"
-    index = index_mod.cached(path, lambda: ((s.source, e) for s in snapshots for e in store.entities(s)), prune=index_mod.DATED_PATTERN)
-    return Screener(store=store, sources=sources, thresholds=thresholds, index=index, max_hits=max_hits), snapshots
+    if len(as_of) != 10 or iso_date(as_of) != as_of:
+        raise InputError(f"date {as_of!r} is not a date; expected YYYY-MM-DD")  # the words of rules.as_date
+    from ..rules.asof import DatedScreener
+
+    dated = DatedScreener(store, date.fromisoformat(as_of), thresholds=thresholds, max_hits=max_hits, sources=sources, listed_only=True)
+    return dated.screener, [c.snapshot for c in dated.choices if c.snapshot is not None]
 
 
 # -- a whole file ----------------------------------------------------------------

@@ -18,9 +18,10 @@ from typing import Callable, Iterable, Iterator
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from ..errors import SourceError, StoreError
+from ..errors import InputError, SourceError, StoreError
 from ..model import Entity
 from ..sources import format_for
+from ..sources.common import iso_date
 from . import changes, runs
 from . import schema as t
 
@@ -160,6 +161,8 @@ class Store:
     ) -> ImportResult:
         """Parse a capture of ``source`` at ``path`` and make it the active snapshot."""
         path = Path(path)
+        if captured is not None and (len(captured) < 7 or iso_date(captured) != captured):
+            raise InputError(f"captured {captured!r}: expected a real month or day, YYYY-MM or YYYY-MM-DD")
         fmt = format_for(source, path)
         files = fmt.files(path)
         file_info = [{"name": f.name, "sha256": _sha256_file(f), "bytes": f.stat().st_size} for f in files]
