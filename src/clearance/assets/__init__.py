@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .detect import FIELDS, STATUSES, AssetScreener, screen_asset
+from ..tabular.write import refuse_input_as_output
 from .inventory import SYNONYMS, InventoryRun, input_columns, sheets
 
 OUTPUT_FORMATS = ("jsonl", "csv", "xlsx", "html")
@@ -57,6 +58,7 @@ def screen_inventory(
     on_record: Callable[[dict], None] | None = None,
 ) -> InventoryRun:
     """Screen an inventory and/or nmap scan and write every result to ``output``."""
+    refuse_input_as_output(output, inventory, nmap)
     run = InventoryRun(inventory, nmap, maps, encoding, sheet, as_of)
     writer = open_output(run, fmt, output)
     if on_start is not None:

@@ -160,6 +160,7 @@ def export(
     """Export a snapshot as FollowTheMoney JSON lines."""
     from ..errors import InputError
     from ..sources.ftm import export_lines
+    from ..tabular.write import text_output
 
     if fmt != "ftm":
         raise InputError(f"--format {fmt!r} is not supported; expected 'ftm'")
@@ -170,13 +171,11 @@ def export(
         for line in lines:
             sys.stdout.write(line + "\n")
         return
-    tmp = output.with_name(output.name + ".part")
     count = 0
-    with tmp.open("w", encoding="utf-8") as fh:
+    with text_output(output) as fh:
         for line in lines:
             fh.write(line + "\n")
             count += 1
-    tmp.replace(output)
     err_console.print(f"Wrote {count} FtM entities of {source} v{snap.version} to {output}")
 
 

@@ -185,7 +185,9 @@ def audit_export(
     if output is None:
         result = audit.export(store, sys.stdout, fmt)
     else:
-        with output.open("w", encoding="utf-8", newline="") as fh:
+        from ..tabular.write import text_output
+
+        with text_output(output) as fh:
             result = audit.export(store, fh, fmt)
         err_console.print(f"Wrote {result.entries} entries to {output}; head {result.head_seq}:{result.head_hash}")
     if not result.ok:

@@ -31,7 +31,7 @@ from ..errors import InputError, StoreError
 from ..match.matcher import Thresholds
 from ..sources.common import iso_date
 from ..tabular import FieldMapping, Row, Table, file_fingerprint, map_fields, open_table, open_writer
-from ..tabular.write import encode_record, format_for_path
+from ..tabular.write import encode_record, format_for_path, refuse_input_as_output
 from .check import Screener
 from .outputs import HIT_COLUMNS, RESULT_COLUMNS, flatten, hit_rows, sheets_for  # noqa: F401  (re-exported)
 from .pipeline import CACHE_SIZE, CLEAR, QueryPipeline, screen_queries
@@ -286,6 +286,7 @@ def screen_file(
     fmt = format or format_for_path(output)
     if fmt not in ("jsonl", "csv", "xlsx", "html"):
         raise InputError(f"--format {fmt!r}: expected jsonl, csv, xlsx or html")
+    refuse_input_as_output(output, path)
     thresholds = thresholds or Thresholds()
     table, mapping = prepare(path, maps, encoding, sheet)
     screener, snapshots = screener_for(store, sources, as_of, thresholds)

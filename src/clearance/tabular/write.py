@@ -31,7 +31,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Sequence
+from contextlib import contextmanager
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from ..errors import ClearanceError, InputError
 
@@ -178,6 +179,48 @@ class Sheet:
     rows: Callable[[dict], Iterable[dict]]
 
 
+def output_target(path: str | Path) -> Path:
+    """Where an output named ``path`` is written, checked before any work is done: a folder,
+    a pipe or a device is refused (the output is moved into place, which would replace it),
+    a symbolic link is written through."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a file name")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path}: is not a regular file (a pipe or a device); write to a file")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"{path}: folder {directory} does not exist")
+    return path.resolve() if path.is_symlink() else path
+
+
+def refuse_input_as_output(output: str | Path | None, *inputs: str | Path | None) -> None:
+    """An output that is one of the inputs would be replaced by the results: refused."""
+    if output is None or not Path(output).exists():
+        return
+    for given in inputs:
+        if given is not None and Path(given).exists() and os.path.samefile(output, given):
+            raise InputError(f"{output}: is the input file; write the results to another file")
+
+
+@contextmanager
+def text_output(path: str | Path) -> Iterator[IO[str]]:
+    """A text file written under a temporary name and moved into place when the block ends
+    without an error (an error leaves nothing under the name); OSError as one line."""
+    target = _TextTarget(path)
+    tmp = target._open_binary_target()
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            yield fh
+    except OSError as exc:
+        target.discard()
+        raise target._failure(exc) from None
+    except BaseException:
+        target.discard()
+        raise
+    target.close(ok=True)
+
+
 class RecordWriter:
     """Base: ``with open_writer(...) as out: out.write(record)``.
 
@@ -187,7 +230,7 @@ class RecordWriter:
     """
 
     def __init__(self, path: str | Path | None):
-        self.path = Path(path) if path is not None else None
+        self.path = output_target(path) if path is not None else None
         self._tmp: Path | None = None
         self._finished = False
         self.count = 0
@@ -195,8 +238,6 @@ class RecordWriter:
     def _open_binary_target(self) -> Path:
         assert self.path is not None
         directory = self.path.parent if str(self.path.parent) else Path(".")
-        if not directory.is_dir():
-            raise InputError(f"{self.path}: folder {directory} does not exist")
         remove_stale_parts(self.path)
         try:
             fd, name = tempfile.mkstemp(prefix=part_prefix(self.path), suffix=".part", dir=directory)
@@ -374,7 +415,14 @@ def format_for_path(path: str | Path | None, default: str = "jsonl") -> str:
     return {".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}.get(suffix, default)
 
 
+class _TextTarget(RecordWriter):
+    """The temporary-name-then-move of :func:`text_output` (the caller writes the file)."""
+
+    def _close(self) -> None:
+        pass
+
+
 __all__ = [
     "FORMATS", "CsvWriter", "JsonlWriter", "OutputError", "RecordWriter", "Sheet", "XlsxWriter", "cell", "format_for_path",
-    "encode_record", "neutralise", "open_writer", "part_prefix", "remove_stale_parts",
+    "encode_record", "neutralise", "open_writer", "output_target", "part_prefix", "refuse_input_as_output", "remove_stale_parts", "text_output",
 ]
