@@ -446,3 +446,13 @@ def test_list_import_upload_names_cannot_escape(api, tmp_path):
     assert response.json()["snapshot"]["entity_count"] == 1
     assert _files_outside(tmp_path, api.home / "jobs") == before
     assert not Path("/tmp/evil.csv").exists() or Path("/tmp/evil.csv").read_bytes() != body
+
+
+def test_list_import_errors_name_the_upload_not_the_servers_copy(api):
+    admin = {"Authorization": f"ApiKey {api.keys['admin']}"}
+    bad = api.post("/lists/us-ofac-sdn/import", files=[("files", ("sdn.csv", b"1,broken\n", "text/csv"))], headers=admin)
+    assert bad.status_code == 400 and "sdn.csv" in bad.json()["detail"], bad.text
+    assert "clearance-import-" not in bad.text and "/tmp" not in bad.text
+    for source, captured in (("Bad Id!", "2020-01"), ("hostile-list", "2020-99-99")):
+        r = api.post(f"/lists/{source}/import", files=[("files", ("a.csv", b"name\nX Co\n", "text/csv"))], data={"captured": captured}, headers=admin)
+        assert r.status_code == 400, r.text

@@ -57,6 +57,16 @@ def test_an_impossible_capture_date_is_refused_before_anything_is_written(home, 
     assert store.sources() == []
 
 
+@pytest.mark.parametrize("source", ["", "Bad Id!", "-x", "a", "UPPER"])
+def test_a_bad_source_id_is_refused(home, tmp_path, source):
+    listing = tmp_path / "block.csv"
+    listing.write_text("name,country\nQA Test Blocked Co,IR\n", encoding="utf-8")
+    store = open_store(initialise=False)
+    with pytest.raises(InputError, match="expected 2 to 100 lower-case letters"):
+        store.import_files(listing, source)
+    assert store.sources() == []
+
+
 def test_older_store_gets_new_indexes(db_url):
     """An index a later version added is created when an older store is opened."""
     from sqlalchemy import inspect

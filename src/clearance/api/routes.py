@@ -3,6 +3,7 @@ diffs, runs, alerts and decisions. Admin routes are in :mod:`.admin`."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -15,14 +16,14 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from ..cases import audit, jobs, review, screening
 from ..cases.users import Principal
-from ..errors import InputError
+from ..errors import ClearanceError, InputError
 from ..store import runs as r
+from ..store.store import check_source_id
 from . import jobs as job_runner
 from . import views
 from .auth import require
 
 router = APIRouter()
-SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 #: Ids and offsets fit a 32-bit integer column.
 MAX_ID = 2**31 - 1
 AlertId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
@@ -167,11 +168,8 @@ async def import_list(
     captured: str | None = Form(None, max_length=10, description="YYYY-MM or YYYY-MM-DD"),
     principal: Principal = Depends(require("admin")),
 ):
-    if not SOURCE_ID.match(source):
-        raise InputError(f"source {source!r}: expected lower-case letters, digits, '.', '_' or '-'")
+    check_source_id(source)  # before anything is written
     captured = captured or None
-    if captured is not None and not re.match(r"^\d{4}-\d{2}(-\d{2})?$", captured):
-        raise InputError(f"captured {captured!r}: expected YYYY-MM or YYYY-MM-DD")
     store = _ctx(request).store
     folder = Path(tempfile.mkdtemp(prefix="clearance-import-"))
     try:
@@ -184,6 +182,8 @@ async def import_list(
         target = paths[0] if len(paths) == 1 else folder
         with audit.acting_as(principal.name):
             result = store.import_files(target, source, captured=captured)
+    except ClearanceError as exc:  # name the uploaded files, not the server's copies
+        raise InputError(str(exc).replace(f"{folder}{os.sep}", "").replace(str(folder), "the upload")) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     snap = result.snapshot

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -100,6 +101,16 @@ def _add_missing_indexes(engine: Engine) -> None:
                 index.create(engine, checkfirst=True)
 
 
+#: A list's id: how it is named in hits, files and URLs.
+SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
+
+
+def check_source_id(source: str) -> str:
+    if not SOURCE_ID.match(source or ""):
+        raise InputError(f"source {source!r}: expected 2 to 100 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return source
+
+
 class Store:
     """Versioned list snapshots in SQLite (default) or PostgreSQL."""
 
@@ -161,6 +172,7 @@ class Store:
     ) -> ImportResult:
         """Parse a capture of ``source`` at ``path`` and make it the active snapshot."""
         path = Path(path)
+        check_source_id(source)
         if captured is not None and (len(captured) < 7 or iso_date(captured) != captured):
             raise InputError(f"captured {captured!r}: expected a real month or day, YYYY-MM or YYYY-MM-DD")
         fmt = format_for(source, path)
