@@ -4,6 +4,7 @@ limits, screening (records and files) and decisions over HTTP."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -205,6 +206,15 @@ def test_request_size_limit_and_no_cors(server):
     big = {"name": "x" * (3 * 1024 * 1024)}
     r = httpx.post(server.url + "/screen", json=big, headers=h(server.keys["analyst"]))
     assert r.status_code == 413
+    data = json.dumps(big).encode()
+
+    def streamed():  # no Content-Length: sent chunked
+        for start in range(0, len(data), 65536):
+            yield data[start:start + 65536]
+
+    for path in ("/screen", "/assets", "/match/default"):
+        r = httpx.post(server.url + path, content=streamed(), headers={**h(server.keys["analyst"]), "content-type": "application/json"})
+        assert r.status_code == 413 and "request body over 2097152 bytes" in r.text, (path, r.status_code, r.text)
     r = httpx.get(server.url + "/catalog", headers={**h(server.keys["viewer"]), "Origin": "https://evil.example"})
     assert r.status_code == 200
     assert "access-control-allow-origin" not in r.headers

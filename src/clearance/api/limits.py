@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
-#: Paths that take file uploads (the larger body limit).
-UPLOAD_PREFIXES = ("/screen/file", "/ui/upload", "/lists/", "/assets")
+#: Paths that take file uploads (the larger body limit); every other body is JSON or a form.
+UPLOAD_PATHS = re.compile(r"^/(screen/file|ui/upload|lists/[^/]+/import)$")
 
 
 class _TooLarge(Exception):
@@ -30,7 +31,7 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        limit = self.max_upload if path.startswith(UPLOAD_PREFIXES) else self.max_body
+        limit = self.max_upload if UPLOAD_PATHS.match(path) else self.max_body
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -40,19 +41,25 @@ class BodyLimit:
                 if too_big:
                     return await _send_json(send, 413, {"detail": f"request body over {limit} bytes"})
         seen = 0
-        started = False
+        started = over = False
 
         async def limited_receive():
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    over = True
                     raise _TooLarge()
             return message
 
         async def tracking_send(message):
             nonlocal started
+            if over:  # the app answered the cut-off body (e.g. 400 "error parsing the body"): 413 instead
+                if not started:
+                    started = True
+                    await _send_json(send, 413, {"detail": f"request body over {limit} bytes"})
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -60,8 +67,9 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
-            if not started:
-                await _send_json(send, 413, {"detail": f"request body over {limit} bytes"})
+            pass
+        if over and not started:
+            await _send_json(send, 413, {"detail": f"request body over {limit} bytes"})
 
 
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
