@@ -110,8 +110,9 @@ def test_dismissal_suppresses_until_the_entry_changes(store, tmp_path):
     first = screen(store, "Zorblax Heavy Industries Ltd", "Quonset Dynamics Trading")
     alert = alert_of(first)
     assert alert["state"] == "open"
-    with pytest.raises(InputError, match="reason"):
-        review.decide(store, alert["id"], "dismissed", "  ", reviewer)
+    for blank in ("  ", "\x00\x00\x00", "\u200b\u200b\u200b\u200b", "\x07 \x1b x"):
+        with pytest.raises(InputError, match="reason"):
+            review.decide(store, alert["id"], "dismissed", blank, reviewer)
     done = review.decide(store, alert["id"], "dismissed", "Our customer is a Norwegian shipyard, not the listed firm", reviewer)
     assert done["state"] == "dismissed"
 
@@ -191,6 +192,7 @@ def test_queue_filters_and_stats(store):
     screen(store, "Zorblax Heavy Industries", "Quonset Dynamics Trading", "Nobody In Particular")
     items, total = review.queue(store, source="acme-blocklist", q="zorblax")
     assert total == 1 and items[0]["name"] == "Zorblax Heavy Industries"
+    assert [review.queue(store, q=wildcard)[1] for wildcard in ("%", "_", "zorbla_")] == [0, 0, 0]  # searched as written
     with pytest.raises(InputError, match="state 'bogus'"):
         review.queue(store, "bogus")
     stats = review.stats(store)

@@ -24,6 +24,7 @@ what is new, not on how many alerts the store already holds.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
@@ -323,7 +324,8 @@ def _allowed_state(principal: Principal, decision: str, four_eyes: bool) -> str:
 def decide(store, alert_id: int, decision: str, reason: str, principal: Principal) -> dict:
     """Record a decision on an alert (audited, in one transaction); returns the alert's review."""
     decision = (decision or "").strip().lower()
-    reason = " ".join((reason or "").split())
+    # control and invisible characters (NUL, zero-width space ...) are no reason
+    reason = " ".join("".join(ch for ch in (reason or "") if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\n").split())
     if len(reason) < 3:
         raise InputError("reason: a decision needs a reason (at least 3 characters)")
     if len(reason) > 4000:
@@ -442,8 +444,8 @@ def queue(
     if hit_status:
         conds.append(r.alerts.c.hit_status == hit_status)
     if q:
-        like = f"%{q.strip().lower()}%"
-        conds.append(or_(func.lower(r.alerts.c.name).like(like), func.lower(r.alerts.c.query_name).like(like), func.lower(r.alerts.c.matched_name).like(like), r.alerts.c.entity_id == q.strip()))
+        text = q.strip().lower()
+        conds.append(or_(*(func.lower(column).contains(text, autoescape=True) for column in (r.alerts.c.name, r.alerts.c.query_name, r.alerts.c.matched_name)), r.alerts.c.entity_id == q.strip()))
     if not include_resolved:
         conds.append(r.alerts.c.status == "open")
     base = select(r.alerts, reviews.c.state.label("review_state"), reviews.c.note.label("review_note"), reviews.c.suppressed_by).join(reviews, reviews.c.alert_id == r.alerts.c.id)
