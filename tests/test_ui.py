@@ -229,3 +229,9 @@ def test_audit_page_for_admins(site, browser, shots):
     assert "Chain verified" in page.locator("p.ok").inner_text()
     page.screenshot(path=str(shots / "audit.png"))
     context.close()
+
+
+def test_only_failed_logins_count_against_the_limit(site):
+    # more good logins from one address than the failed-attempt burst allows (20)
+    codes = [httpx.post(site.url + "/ui/login", data={"name": "rita", "password": PASSWORD}).status_code for _ in range(25)]
+    assert codes == [303] * 25

@@ -111,12 +111,15 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> float:
-        """0 when allowed, else the seconds to wait."""
+    def take(self, key: str, spend: bool = True) -> float:
+        """0 when allowed, else the seconds to wait; ``spend=False`` only looks (a login
+        spends a token only when it fails)."""
         now = time.monotonic()
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0 and not spend:
+                return 0.0
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 if len(self._buckets) > 50000:
