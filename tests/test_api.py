@@ -345,6 +345,12 @@ def test_screen_file_job_with_progress_and_downloads(server):
     runs = httpx.get(server.url + "/audit", params={"subject": f"run:{job['run_id']}"}, headers=h(server.keys["admin"])).json()["entries"]
     assert [e["action"] for e in runs] == ["screen.run"] and runs[0]["actor"] == "analyst-1"
     assert runs[0]["details"]["file"] == "parties.csv" and runs[0]["details"]["job"] == job["id"]  # the upload's name, not the server's copy's
+    bad = httpx.post(server.url + "/screen/file", files={"file": ("ragged.csv", b"name,country\nAcme,US,extra\n", "text/csv")}, headers=analyst).json()
+    while bad["state"] not in ("done", "failed"):
+        time.sleep(0.3)
+        bad = httpx.get(server.url + bad["links"]["self"], headers=analyst).json()
+    rows = httpx.get(server.url + f"/jobs/{bad['id']}/results", headers=analyst).text.splitlines()
+    assert json.loads(rows[0])["error"].startswith("ragged.csv, line 2:")  # row errors name the upload too
 
 
 def test_bad_upload_is_a_clear_error(server):

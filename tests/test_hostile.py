@@ -417,7 +417,8 @@ def test_screen_file_upload_names_cannot_escape(api, tmp_path):
             time.sleep(0.1)
         assert job["state"] == "done", job
         stored = list((jobs_dir / job["id"]).iterdir())
-        assert {p.name for p in stored} >= {"input.csv", "results.jsonl"}, stored
+        assert {p.name for p in stored} >= {"input", "results.jsonl"}, stored
+        assert [p.name for p in (jobs_dir / job["id"] / "input").iterdir()] == [job["filename"]]  # kept inside the job's folder
         for fmt, reader in (("csv", None), ("xlsx", None)):
             got = api.get(f"/jobs/{job['id']}/results?format={fmt}", headers={"Authorization": f"ApiKey {api.keys['analyst']}"})
             assert got.status_code == 200

@@ -59,7 +59,8 @@ def create(store, filename: str, data: bytes, owner: str) -> dict:
     job_id = secrets.token_hex(8)
     folder = jobs_dir(store) / job_id
     folder.mkdir()
-    (folder / f"input{suffix}").write_bytes(data)
+    (folder / "input").mkdir()
+    (folder / "input" / name).write_bytes(data)  # under its own name, which row errors quote
     stamp = _now()
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
         conn.execute(jobs.insert().values(id=job_id, owner=owner, filename=name, state="queued", done=0, created_at=stamp, updated_at=stamp))
@@ -112,7 +113,7 @@ def run(store, job_id: str, workers: int | None = None) -> dict:
 
     job = get(store, job_id)
     folder = job_dir(store, job_id)
-    inputs = sorted(folder.glob("input.*"))
+    inputs = sorted((folder / "input").glob("*")) or sorted(folder.glob("input.*"))  # (an older version's layout)
     if not inputs:
         _update(store, job_id, state="failed", error="the uploaded file is missing")
         return get(store, job_id)
