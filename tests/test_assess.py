@@ -147,6 +147,11 @@ def test_bad_input_is_one_clear_error(tmp_path):
     broken.write_text('{"parties": [}', encoding="utf-8")
     with pytest.raises(InputError, match=r"broken.json, line 1: malformed JSON"):
         read_transaction(broken)
+    broken.write_text('{"parties":' + "[" * 5000 + "]" * 5000 + "}", encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken.json: JSON nested too deeply"):
+        read_transaction(broken)
+    with pytest.raises(InputError, match=r"is a folder; expected a transaction JSON file"):
+        read_transaction(tmp_path)
     with pytest.raises(InputError, match="nothing to assess"):
         assess({"date": "2020-01-01"}, screener=object())
     with pytest.raises(InputError, match="unknown field"):

@@ -42,7 +42,7 @@ def assess_command(
     """
     from ..rules import assessment
     from ..rules.engine import as_date
-    from ..rules.transaction import parse_transaction, read_transaction
+    from ..rules.transaction import load_json, parse_transaction, read_transaction
 
     try:
         if schema is not None:
@@ -51,11 +51,7 @@ def assess_command(
         if transaction is None:
             raise InputError("no transaction given; expected a TRANSACTION.json path (or '-' for standard input)")
         if str(transaction) == "-":
-            try:
-                data = json.loads(sys.stdin.read())
-            except json.JSONDecodeError as exc:
-                raise InputError(f"<stdin>, line {exc.lineno}: malformed JSON ({exc.msg}, column {exc.colno})") from None
-            tx = parse_transaction(data, "<stdin>")
+            tx = parse_transaction(load_json(sys.stdin.read(), "<stdin>"), "<stdin>")
         else:
             tx = read_transaction(transaction)
         when = as_date(as_of) if as_of else None

@@ -205,6 +205,8 @@ def parse_transaction(data: Any, label: str = "transaction") -> TransactionIn:
 def read_transaction(path: str | Path) -> TransactionIn:
     """Read and validate ``TRANSACTION.json``."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a transaction JSON file")
     if not path.is_file():
         raise InputError(f"{path}: file not found; expected a transaction JSON file")
     if path.stat().st_size > MAX_BYTES:
@@ -213,8 +215,14 @@ def read_transaction(path: str | Path) -> TransactionIn:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; expected a JSON file") from None
+    return parse_transaction(load_json(text, str(path)), str(path))
+
+
+def load_json(text: str, where: str) -> Any:
+    """JSON text, or an InputError naming ``where`` (malformed, or nested too deeply to read)."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}, line {exc.lineno}: malformed JSON ({exc.msg}, column {exc.colno})") from None
-    return parse_transaction(data, str(path))
+        raise InputError(f"{where}, line {exc.lineno}: malformed JSON ({exc.msg}, column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply; expected one transaction object") from None
