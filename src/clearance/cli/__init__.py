@@ -82,11 +82,24 @@ def main() -> None:
 
     if importlib.util.find_spec("clearance.cli.check") is not None:  # the matching engine's command
         from . import check  # noqa: F401
+    try:  # typer 0.2x carries its own copy of click
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - older typer on click
+        from click.exceptions import ClickException
+
     try:
-        app()
+        code = app(standalone_mode=False)
     except ClearanceError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERROR)
+    except ClickException as exc:  # a bad option or argument: one line too, not a usage box
+        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) is not None else ""
+        err_console.print(f"[red]error:[/red] {where}{exc.format_message()} (see --help)", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -40,7 +40,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the screening-result JSON record."),
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold", help="Score for 'match' (default 0.86)."),
     review_threshold: Optional[float] = typer.Option(None, "--review-threshold", help="Score for 'review' (default 0.70)."),
-    limit: int = typer.Option(10, "--limit", help="Most hits to show."),
+    limit: int = typer.Option(10, "--limit", min=1, max=1000, help="Most hits to show."),
     as_of: Optional[str] = typer.Option(
         None, "--as-of", help="Screen the lists as they stood on this date (YYYY-MM-DD) and apply the rules in force then."
     ),

@@ -48,7 +48,7 @@ def exposure(
     as_json: bool = typer.Option(False, "--json", help="Print the exposure record as JSON."),
     svg: Optional[Path] = typer.Option(None, "--svg", help="Also write the ownership paths as an SVG diagram to this file."),
     stored: bool = typer.Option(True, "--stored/--no-stored", help="Include ownership sets imported into the store."),
-    max_paths: int = typer.Option(20, "--max-paths", help="Most paths to show."),
+    max_paths: int = typer.Option(20, "--max-paths", min=1, max=1000, help="Most paths to show."),
 ) -> None:
     """Ownership of an entity by listed parties, with percentages, and the resulting determination.
 

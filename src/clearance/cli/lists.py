@@ -116,7 +116,7 @@ def diff_cmd(
     old: Optional[int] = typer.Argument(None, help="Old version (default: the one before the latest)."),
     new: Optional[int] = typer.Argument(None, help="New version (default: the latest)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    limit: int = typer.Option(20, "--limit", help="How many ids of each kind to list in the table view."),
+    limit: int = typer.Option(20, "--limit", min=0, max=1_000_000, help="How many ids of each kind to list in the table view."),
 ) -> None:
     """Entities added, removed and changed (with field-level changes) between two versions."""
     from ..store import diff
@@ -180,7 +180,7 @@ def export(
 
 
 @lists_app.command("activate")
-def activate(source: str, version: int) -> None:
+def activate(source: str, version: int = typer.Argument(..., min=1, max=2**31 - 1)) -> None:
     """Serve another version of a source (e.g. roll back a bad capture)."""
     snap = get_store().activate(source, version)
     console.print(f"{source}: version {snap.version} is now active.")

@@ -56,7 +56,7 @@ def screen(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Screen against the list versions in force on this date (YYYY-MM-DD)."),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Input text encoding (default: sniffed)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="XLSX sheet (default: the first)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, max=64, help="Worker processes (default: one per core)."),
     engine: str = typer.Option("local", "--engine", help="local (this machine) or spark (PySpark; Parquet/CSV in, Parquet/JSONL out)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL (default: local[*] unless a session exists)."),
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold", help="Score for 'match' (default 0.86)."),
@@ -164,7 +164,7 @@ def monitor_add(
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Input text encoding (default: sniffed)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="XLSX sheet (default: the first)."),
     replace: bool = typer.Option(False, "--replace", help="Replace a portfolio of the same name."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, max=64, help="Worker processes (default: one per core)."),
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold"),
     review_threshold: Optional[float] = typer.Option(None, "--review-threshold"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -197,7 +197,7 @@ def monitor_run(
     name: List[str] = typer.Option([], "--name", "-n", help="Only this portfolio; repeatable (default: all)."),
     full: bool = typer.Option(False, "--full", help="Re-screen every row against every entity instead of only the changes."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (one object with a list of portfolios)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, max=64, help="Worker processes (default: one per core)."),
 ) -> None:
     """Re-screen portfolios against the entities added or changed since their last run.
 

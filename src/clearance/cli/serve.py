@@ -196,7 +196,7 @@ def audit_export(
 
 
 @audit_app.command("log")
-def audit_log(limit: int = typer.Option(20, help="How many entries (newest first)."), as_json: bool = typer.Option(False, "--json")) -> None:
+def audit_log(limit: int = typer.Option(20, min=1, max=1_000_000, help="How many entries (newest first)."), as_json: bool = typer.Option(False, "--json")) -> None:
     """The latest audit entries."""
     from ..cases import audit
 
@@ -218,7 +218,7 @@ def alerts_list(
     state: Optional[str] = typer.Option(None, help="open, pending, escalated, confirmed, dismissed, suppressed, all (default: those to review)."),
     source: Optional[str] = typer.Option(None),
     run: Optional[int] = typer.Option(None, help="Only alerts of this run."),
-    limit: int = typer.Option(50),
+    limit: int = typer.Option(50, min=1, max=10_000),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The review queue."""
