@@ -277,3 +277,11 @@ def test_failed_write_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(InputError, match="xlsx"):
         open_writer("xlsx", None, SHEETS)
+
+
+def test_an_encoding_that_does_not_fit_is_refused_not_read_as_nul_riddled_rows(tmp_path):
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("name\nMahan Air\n".encode("utf-16"))
+    assert [r.values["name"] for r in open_table(path).rows()] == ["Mahan Air"]  # detected
+    with pytest.raises(InputError, match="read as utf-8 the text has NUL characters"):
+        open_table(path, encoding="utf-8")

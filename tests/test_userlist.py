@@ -190,3 +190,12 @@ def test_files(tmp_path):
         userlist.files(tmp_path)
     with pytest.raises(SourceError, match="suffix"):
         userlist.files(_write(tmp_path, "l.xlsx", b"x"))
+
+
+def test_a_utf16_list_file_is_named_as_such(tmp_path):
+    from clearance.sources.common import read_text
+
+    path = tmp_path / "list.csv"
+    path.write_bytes("name\nZed\n".encode("utf-16"))
+    with pytest.raises(SourceError, match="the file is UTF-16; convert it to utf-8"):
+        read_text(path)

@@ -14,6 +14,7 @@ naming the file, the line and what was expected.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
@@ -53,7 +54,7 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
         raise SourceError(
             path,
             f"byte 0x{data[exc.start]:02x} at column {column} is not valid {encoding}; "
-            f"expected {encoding} text (convert the file or pass --encoding)",
+            f"expected {encoding} text ({'the file is UTF-16; ' if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else ''}convert it to {encoding})",
             line=line,
         ) from None
     except LookupError:
