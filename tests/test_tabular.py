@@ -285,3 +285,12 @@ def test_an_encoding_that_does_not_fit_is_refused_not_read_as_nul_riddled_rows(t
     assert [r.values["name"] for r in open_table(path).rows()] == ["Mahan Air"]  # detected
     with pytest.raises(InputError, match="read as utf-8 the text has NUL characters"):
         open_table(path, encoding="utf-8")
+
+
+def test_a_repeated_name_column_is_told_not_silently_dropped(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("name,name,country\nHuawei,Acme,CN\n", encoding="utf-8")
+    table = open_table(path)
+    mapping = map_fields(table.columns, {"name": ["company"], "country": []})
+    assert table.columns == ["name", "name_2", "country"] and mapping.fields["name"] == "name"
+    assert mapping.describe().endswith("a second 'name' column ('name_2') is not used; choose one with --map name=COLUMN")

@@ -29,7 +29,18 @@ class FieldMapping:
         if not self.fields:
             return "no columns mapped"
         parts = [f"{name} <- {column!r}" + (" (--map)" if self.how[name] == "map" else "") for name, column in self.fields.items()]
-        return ", ".join(parts)
+        return ", ".join(parts) + "".join(f"; {note}" for note in self.notes())
+
+    def notes(self) -> list[str]:
+        """Columns left out that repeat a mapped column's header (``name`` twice becomes ``name``
+        and ``name_2``): the second is not screened unless mapped, which a reader must be told."""
+        out = []
+        for column in self.unused:
+            base, sep, number = column.rpartition("_")
+            for name, mapped in self.fields.items():
+                if sep and number.isdigit() and base == mapped:
+                    out.append(f"a second {mapped!r} column ({column!r}) is not used; choose one with --map {name}=COLUMN")
+        return out
 
     def to_dict(self) -> dict[str, str]:
         return dict(self.fields)
