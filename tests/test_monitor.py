@@ -96,6 +96,12 @@ def test_monitor_cli(portfolio, monitor_home):
     assert listed[0]["name"] == "book" and listed[0]["open_alerts"] == report["open"]
     missing = cli("monitor", "run", "--name", "nope", home=monitor_home)
     assert missing.returncode == 2 and "no portfolio named 'nope'" in missing.stderr
+    odd = path.with_name("odd.jsonl")
+    odd.write_text('{"Counterparty": "Mahan Air"}\n[1, 2]\n"str"\n', encoding="utf-8")
+    told = cli("monitor", "add", str(odd), "--name", "odd", "--map", "name=Counterparty", home=monitor_home)
+    assert told.returncode == 2 and "2 row(s) could not be screened" in told.stderr, told.stderr
+    as_json = cli("monitor", "add", str(odd), "--name", "odd", "--replace", "--map", "name=Counterparty", "--json", home=monitor_home)
+    assert as_json.returncode == 2 and json.loads(as_json.stdout)["errors"] == 2
 
 
 def test_runs_alerts_and_portfolios_on_sqlite_and_postgresql(db_url, home, tmp_path):

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import ClearanceError, InputError
-from . import EXIT_FLAGGED, EXIT_OK, app, console, err_console, fail, get_store
+from . import EXIT_ERROR, EXIT_FLAGGED, EXIT_OK, app, console, err_console, fail, get_store
 
 monitor_app = typer.Typer(help="Keep portfolios of counterparties under watch as the lists change.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
@@ -189,6 +189,10 @@ def monitor_add(
             f"({result.flagged_rows} row(s) flagged) in {result.seconds:.1f}s (run #{result.run_id}).",
             highlight=False,
         )
+        if result.errors:
+            err_console.print(f"{result.errors} row(s) could not be screened (clearance screen on the file shows why); they stay in the portfolio as errors.", highlight=False)
+    if result.errors:
+        raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_FLAGGED if result.new else EXIT_OK)
 
 

@@ -187,6 +187,7 @@ def add_portfolio(
     _prepare(store, pid, rows, queries)
     result.portfolio_id, result.run_id = pid, run_id
     result.new = result.open = len(new_alerts)
+    result.errors = counts["error"]
     result.alerts = [brief(a, "new") for a in new_alerts]
     result.seconds = time.perf_counter() - started
     return result
