@@ -24,6 +24,7 @@ from ..match.matcher import Matcher, Thresholds
 from ..match.normalize import analyze, normalize_identifier
 from ..match.resources import data_version
 from ..model import SCHEMATA, Entity
+from ..sources.common import iso_date
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,18 @@ def check_schema(schema: str | None) -> str | None:
         if schema.lower() == known.lower():
             return known
     raise InputError(f"schema {schema!r} is not one of {', '.join(QUERY_SCHEMATA)}")
+
+
+def check_birth_date(value: Any) -> str | None:
+    """A date of birth as ISO text (a year, a month or a day), None when blank; a value that
+    is no date is an error rather than evidence silently dropped (it moves scores)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    found = iso_date(text)
+    if found is None:
+        raise InputError(f"dob {text[:40]!r} is not a date; expected YYYY-MM-DD, YYYY-MM or YYYY")
+    return found
 
 
 class Screener:
@@ -145,6 +158,7 @@ class Screener:
         record: dict[str, Any] = {"row": row, "input": record_input}
         try:
             schema = check_schema(schema)
+            birth_date = check_birth_date(birth_date)
         except InputError as exc:
             return {**record, "status": "error", "error": str(exc), "hits": []}
         name = None if name is None else str(name)
@@ -157,7 +171,7 @@ class Screener:
             name if usable_name else None,
             schema=schema,
             countries=countries,
-            birth_date=(birth_date or None) and str(birth_date).strip(),
+            birth_date=birth_date,
             identifiers=ids,
             sources=set(wanted) if wanted else None,
         )
