@@ -60,6 +60,10 @@ def test_keys_are_stored_hashed_and_checked(store):
     assert users.authenticate_key(store, second) is not None
     users.disable_user(store, "alice", actor="test")
     assert users.authenticate_key(store, second) is None
+    with pytest.raises(users.Conflict, match="already disabled"):  # the first time and actor are kept
+        users.disable_user(store, "alice", actor="test")
+    with pytest.raises(users.Conflict, match="already revoked"):
+        users.revoke_key(store, key_id, actor="test")
     users.enable_user(store, "alice", actor="test")
     assert users.authenticate_key(store, second) is not None
     user_changes = [e["action"] for e in audit.entries(store) if e["subject"] == "user:alice"]
@@ -78,6 +82,10 @@ def test_bad_users_and_passwords(store):
     with pytest.raises(Conflict, match="already exists"):
         users.add_user(store, "bob", "admin")
     assert users.authenticate_password(store, "bob", "correct horse battery").role == "viewer"
+    token, _ = users.create_session(store, users.authenticate_password(store, "bob", "correct horse battery"))
+    assert users.authenticate_session(store, token) is not None
+    users.set_password(store, "bob", "a new horse battery staple", actor="test")
+    assert users.authenticate_session(store, token) is None  # the old password's sessions end with it
     assert users.authenticate_password(store, "bob", "wrong") is None
     assert users.authenticate_password(store, "nobody", "correct horse battery") is None
 
@@ -178,6 +186,9 @@ def test_four_eyes(store):
     assert review.decide(store, alert["id"], "approved", "checked the address", rita)["state"] == "confirmed"
     with pytest.raises(review.Conflict):
         review.decide(store, alert["id"], "approved", "again", rob)
+    for decision in ("confirmed", "escalated"):  # a reviewer's final decision is not the analyst's to reopen
+        with pytest.raises(review.Forbidden, match="only a reviewer may revise it"):
+            review.decide(store, alert["id"], decision, "again, please", analyst)
     other = alert_of(screen(store, "Quonset Dynamics Trading Co"))
     review.decide(store, other["id"], "confirmed", "same", analyst)
     assert review.decide(store, other["id"], "rejected", "the address differs", rob)["state"] == "open"

@@ -235,3 +235,16 @@ def test_only_failed_logins_count_against_the_limit(site):
     # more good logins from one address than the failed-attempt burst allows (20)
     codes = [httpx.post(site.url + "/ui/login", data={"name": "rita", "password": PASSWORD}).status_code for _ in range(25)]
     assert codes == [303] * 25
+
+
+def test_a_bad_ui_address_gets_the_error_page_not_json(site):
+    with httpx.Client(base_url=site.url) as client:
+        assert client.post("/ui/login", data={"name": "rita", "password": PASSWORD}).status_code == 303
+        for path in ("/ui/alerts/abc", "/ui/alerts?offset=-1"):
+            r = client.get(path)
+            assert r.status_code == 422 and r.headers["content-type"].startswith("text/html"), (path, r.text[:200])
+            assert "Bad request" in r.text and "detail" not in r.text[:20]
+        screened = httpx.post(site.url + "/screen", json={"name": "Zorblax Heavy Industries"}, headers={"Authorization": f"ApiKey {site.admin_key}"}).json()
+        alert_id = screened["hits"][0]["alert"]["id"]
+        shown = client.get(f"/ui/alerts/{alert_id}", params={"error": "Your session expired. Call +1-555-0100"})
+        assert shown.status_code == 200 and "555-0100" not in shown.text  # no message is taken from the address

@@ -136,7 +136,13 @@ def queue(
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], error: str | None = Query(None, max_length=500), principal: Principal = Depends(viewer)):
+def alert_page(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], principal: Principal = Depends(viewer)):
+    return _alert_view(request, alert_id)
+
+
+def _alert_view(request: Request, alert_id: int, error: str | None = None, status: int = 200):
+    """The alert page; ``error`` is the server's own message about a refused decision (never
+    taken from the address, where anyone could write one)."""
     store = _ctx(request).store
     alert = review.get_alert(store, alert_id)
     if alert.get("input") is None:
@@ -146,7 +152,7 @@ def alert_page(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=2**
     return page(
         request, "alert.html", alert=alert, hit=alert["hit"], why=alert["hit"].get("explanation") or {}, q_tokens=q_tokens, l_tokens=l_tokens,
         rules=rules, rules_note=rules_note, ownership=views.ownership_for(store, alert["source"], alert["entity_id"]),
-        four_eyes=settings.get(store, "four_eyes"), error=error, nav="queue",
+        four_eyes=settings.get(store, "four_eyes"), error=error, nav="queue", status=status,
     )
 
 
@@ -158,7 +164,7 @@ def decide(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=2**31 -
     except ClearanceError as exc:
         if isinstance(exc, review.NotFound):
             raise
-        return RedirectResponse(f"/ui/alerts/{alert_id}?{urlencode({'error': str(exc)})}", status_code=303)
+        return _alert_view(request, alert_id, error=str(exc), status=403 if isinstance(exc, review.Forbidden) else 409 if isinstance(exc, review.Conflict) else 400)
     return RedirectResponse(f"/ui/alerts/{alert_id}", status_code=303)
 
 

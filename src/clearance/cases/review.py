@@ -343,6 +343,8 @@ def decide(store, alert_id: int, decision: str, reason: str, principal: Principa
         ).first()
         if row is None:
             raise NotFound(f"no alert #{alert_id}")
+        if not principal.can("decide") and row.state in ("confirmed", "dismissed", "suppressed"):
+            raise Forbidden(f"alert #{alert_id} is {row.state} by a reviewer's decision; only a reviewer may revise it")
         if decision in APPROVALS:
             if row.state != "pending":
                 raise Conflict(f"alert #{alert_id} is {row.state}, not pending approval")

@@ -165,8 +165,12 @@ def _change(store, name: str, action: str, values: dict, details: dict, actor: s
     actor = actor or audit.current_actor()
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
         row = _user(conn, name)
+        if action == "user.disable" and row.disabled_at is not None:  # keep when, and who, first did it
+            raise Conflict(f"user {name!r} was already disabled at {row.disabled_at}")
+        if action == "user.enable" and row.disabled_at is None:
+            raise Conflict(f"user {name!r} is not disabled")
         conn.execute(users.update().where(users.c.id == row.id).values(**values))
-        if action == "user.disable":
+        if action in ("user.disable", "user.password"):  # a new password ends the sessions the old one opened
             conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
         audit.append(conn, actor, action, {"name": name, **details}, subject=f"user:{name}")
     _forget_all()
@@ -204,10 +208,12 @@ def revoke_key(store, key_id: str, actor: str | None = None) -> None:
     actor = actor or audit.current_actor()
     with store.engine.connect().execution_options(immediate=True) as conn, conn.begin():
         row = conn.execute(
-            select(api_keys.c.id, users.c.name).join(users, users.c.id == api_keys.c.user_id).where(api_keys.c.key_id == key_id)
+            select(api_keys.c.id, api_keys.c.revoked_at, users.c.name).join(users, users.c.id == api_keys.c.user_id).where(api_keys.c.key_id == key_id)
         ).first()
         if row is None:
             raise NotFound(f"no API key with id {key_id!r}")
+        if row.revoked_at is not None:
+            raise Conflict(f"API key {key_id!r} was already revoked at {row.revoked_at}")
         conn.execute(api_keys.update().where(api_keys.c.id == row.id).values(revoked_at=_stamp()))
         audit.append(conn, actor, "user.key.revoke", {"name": row.name, "key_id": key_id}, subject=f"user:{row.name}")
     _forget_all()
