@@ -345,6 +345,9 @@ def test_screen_file_job_with_progress_and_downloads(server):
     runs = httpx.get(server.url + "/audit", params={"subject": f"run:{job['run_id']}"}, headers=h(server.keys["admin"])).json()["entries"]
     assert [e["action"] for e in runs] == ["screen.run"] and runs[0]["actor"] == "analyst-1"
     assert runs[0]["details"]["file"] == "parties.csv" and runs[0]["details"]["job"] == job["id"]  # the upload's name, not the server's copy's
+    run = httpx.get(server.url + f"/runs/{job['run_id']}", headers=analyst).json()
+    assert run["input_path"] == "parties.csv"  # not where the server keeps it
+    assert all("/" not in x["input_path"] for x in httpx.get(server.url + "/runs", headers=analyst).json()["runs"] if x.get("input_path"))
     bad = httpx.post(server.url + "/screen/file", files={"file": ("ragged.csv", b"name,country\nAcme,US,extra\n", "text/csv")}, headers=analyst).json()
     while bad["state"] not in ("done", "failed"):
         time.sleep(0.3)

@@ -129,7 +129,14 @@ def job_results(request: Request, job_id: str, format: Literal["jsonl", "csv", "
 
 @router.get("/runs", tags=["screening"], summary="Recent screening and monitoring runs.")
 def list_runs(request: Request, limit: int = Query(50, ge=1, le=500), principal: Principal = Depends(require("read"))):
-    return {"runs": r.list_runs(_ctx(request).store, limit)}
+    return {"runs": [_public_run(run) for run in r.list_runs(_ctx(request).store, limit)]}
+
+
+def _public_run(run: dict) -> dict:
+    """A run as the API shows it: its input by file name, not by where the server keeps it."""
+    if run.get("input_path"):
+        run = {**run, "input_path": Path(run["input_path"]).name}
+    return run
 
 
 @router.get("/runs/{run_id}", tags=["screening"], summary="One run.", responses={404: {"description": "No such run"}})
@@ -137,7 +144,7 @@ def get_run(request: Request, run_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]
     run = r.get_run(_ctx(request).store, run_id)
     if run is None:
         raise review.NotFound(f"no run #{run_id}")
-    return run
+    return _public_run(run)
 
 
 # -- lists ------------------------------------------------------------------------------------
