@@ -32,3 +32,8 @@ def test_usage_mistakes_are_one_line(home, args, message):
 def test_help_and_exit_codes_still_work(home):
     shown = run_cli("check", "--help")
     assert shown.returncode == 0 and "Usage:" in shown.stdout
+
+
+def test_a_group_without_a_command_prints_its_help_only(home):
+    shown = run_cli("users")
+    assert "Usage:" in shown.stdout + shown.stderr and "error:" not in shown.stderr

@@ -285,6 +285,10 @@ def test_an_encoding_that_does_not_fit_is_refused_not_read_as_nul_riddled_rows(t
     assert [r.values["name"] for r in open_table(path).rows()] == ["Mahan Air"]  # detected
     with pytest.raises(InputError, match="read as utf-8 the text has NUL characters"):
         open_table(path, encoding="utf-8")
+    stray = tmp_path / "stray.csv"  # one NUL past the binary sniff, no --encoding: the rows are read, that row is flagged
+    stray.write_bytes(b"name\n" + b"Acme Trading Ltd\n" * 1000 + b"Bad\x00Row\n" + b"Last Ltd\n")
+    rows = list(open_table(stray).rows())
+    assert len(rows) == 1002 and rows[-1].values["name"] == "Last Ltd"
 
 
 def test_a_repeated_name_column_is_told_not_silently_dropped(tmp_path):

@@ -111,15 +111,12 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str, spend: bool = True) -> float:
-        """0 when allowed, else the seconds to wait; ``spend=False`` only looks (a login
-        spends a token only when it fails)."""
+    def take(self, key: str) -> float:
+        """0 when allowed, else the seconds to wait."""
         now = time.monotonic()
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0 and not spend:
-                return 0.0
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 if len(self._buckets) > 50000:
@@ -127,3 +124,11 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+    def refund(self, key: str) -> None:
+        """Give back a token :meth:`take` spent (a login that succeeded: only failures count).
+        Taking first keeps concurrent attempts from all passing on one token."""
+        with self._lock:
+            if key in self._buckets:
+                tokens, last = self._buckets[key]
+                self._buckets[key] = (min(float(self.burst), tokens + 1.0), last)

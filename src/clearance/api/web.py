@@ -71,10 +71,10 @@ def login_form(request: Request, next: str | None = Query(None, max_length=500))
 def login(request: Request, name: str = Form(..., max_length=100), password: str = Form(..., max_length=200), next: str = Form("/ui/", max_length=500)):
     ctx = _ctx(request)
     caller = f"login:{request.client.host if request.client else 'unknown'}"
-    wait = ctx.fail_limiter.take(caller, spend=False)  # only failed logins count
+    wait = ctx.fail_limiter.take(caller)
     principal = None if wait else users.authenticate_password(ctx.store, name, password)
-    if principal is None and not wait:
-        ctx.fail_limiter.take(caller)
+    if principal is not None:
+        ctx.fail_limiter.refund(caller)  # only failed logins count
     if principal is None:
         message = "Too many attempts; wait a minute." if wait else "Unknown user or wrong password."
         return page(request, "login.html", status=401, next=_safe_next(next), error=message, name=name)

@@ -324,9 +324,9 @@ def _allowed_state(principal: Principal, decision: str, four_eyes: bool) -> str:
 def decide(store, alert_id: int, decision: str, reason: str, principal: Principal) -> dict:
     """Record a decision on an alert (audited, in one transaction); returns the alert's review."""
     decision = (decision or "").strip().lower()
-    # control and invisible characters (NUL, zero-width space ...) are no reason
-    reason = " ".join("".join(ch for ch in (reason or "") if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t\n").split())
-    if len(reason) < 3:
+    reason = " ".join("".join(ch for ch in (reason or "") if unicodedata.category(ch) != "Cc" or ch in "\t\n").split())
+    visible = [ch for ch in reason if unicodedata.category(ch) != "Cf"]  # zero-width characters are no reason, but kept (Persian, Indic)
+    if len(visible) < 3:
         raise InputError("reason: a decision needs a reason (at least 3 characters)")
     if len(reason) > 4000:
         raise InputError("reason: at most 4000 characters")

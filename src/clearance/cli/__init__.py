@@ -93,8 +93,10 @@ def main() -> None:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERROR)
     except ClickException as exc:  # a bad option or argument: one line too, not a usage box
-        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) is not None else ""
-        err_console.print(f"[red]error:[/red] {where}{exc.format_message()} (see --help)", highlight=False, soft_wrap=True)
+        message = exc.format_message()
+        if message:  # (a group run without a command has printed its help: nothing to add)
+            where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) is not None else ""
+            err_console.print(f"[red]error:[/red] {where}{message} (see --help)", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")

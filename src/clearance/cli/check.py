@@ -47,11 +47,13 @@ def check(
 ) -> None:
     """Screen a name and/or identifiers; exit 0 clear, 1 match or review, 2 error."""
     from ..match.matcher import Thresholds
-    from ..screen.check import check_schema
+    from ..screen.check import birth_date_of, check_schema
 
     try:
         identifiers = _identifiers(ids, isin, uscc)
         schema = check_schema(schema)
+        if dob is not None and birth_date_of(dob) is None:  # typed by hand: say so rather than drop it
+            raise InputError(f"--dob {dob!r}: expected a date, e.g. 1962-05-03, 1962-05 or 1962")
         defaults = Thresholds()
         try:
             thresholds = Thresholds(
@@ -60,8 +62,6 @@ def check(
             )
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        if limit < 1:
-            raise InputError("--limit must be at least 1")
         store = get_store()
         if source:
             store.active_snapshots(list(source))  # unknown source -> StoreError naming the known ones

@@ -198,7 +198,7 @@ class DatedScreener:
         parts = [f"{c.source}:{c.snapshot.id}:{c.snapshot.content_hash}" for c in self.choices if c.snapshot is not None]
         parts.extend(f"{c.source}:bundled:{_file_digest(Path(c.path or '') / 'covered.yaml')}" for c in self.choices if c.mode == "bundled")
         parts.extend([INDEX_VERSION, data_version()])
-        if self.listed_only:
+        if self.listed_only and any(c.dates_required for c in self.choices):  # else the same index as check's
             parts.append(f"listed-by:{self.as_of}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 

@@ -13,6 +13,7 @@ list update or a new glossary rebuilds it and nothing else does.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -70,16 +71,24 @@ def check_schema(schema: str | None) -> str | None:
     raise InputError(f"schema {schema!r} is not one of {', '.join(QUERY_SCHEMATA)}")
 
 
-def check_birth_date(value: Any) -> str | None:
-    """A date of birth as ISO text (a year, a month or a day), None when blank; a value that
-    is no date is an error rather than evidence silently dropped (it moves scores)."""
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+
+
+def birth_date_of(value: Any) -> str | None:
+    """A date of birth as ISO text (a day, a month or a year), or None.
+
+    Reads what :func:`~clearance.sources.common.iso_date` reads (ISO, US, "17 Apr 1939"),
+    else the one four-digit year in it ("17.04.1939", "c. 1939"); an unreadable date is no
+    evidence rather than an error, so the name is still screened.
+    """
     text = "" if value is None else str(value).strip()
     if not text:
         return None
     found = iso_date(text)
-    if found is None:
-        raise InputError(f"dob {text[:40]!r} is not a date; expected YYYY-MM-DD, YYYY-MM or YYYY")
-    return found
+    if found is not None:
+        return found
+    years = set(_YEAR.findall(text))
+    return years.pop() if len(years) == 1 else None
 
 
 class Screener:
@@ -158,7 +167,6 @@ class Screener:
         record: dict[str, Any] = {"row": row, "input": record_input}
         try:
             schema = check_schema(schema)
-            birth_date = check_birth_date(birth_date)
         except InputError as exc:
             return {**record, "status": "error", "error": str(exc), "hits": []}
         name = None if name is None else str(name)
@@ -171,7 +179,7 @@ class Screener:
             name if usable_name else None,
             schema=schema,
             countries=countries,
-            birth_date=birth_date,
+            birth_date=birth_date_of(birth_date),
             identifiers=ids,
             sources=set(wanted) if wanted else None,
         )

@@ -34,8 +34,8 @@ class MonitorResult:
     resolved: int = 0
     open: int = 0
     flagged_rows: int = 0
-    #: Rows that could not be screened (at ``monitor add``; they stay in the portfolio as errors).
-    errors: int = 0
+    #: Rows that could not be screened, counted by ``monitor add`` (None for a run: not recounted).
+    errors: int | None = None
     seconds: float = 0.0
     list_changes: dict = field(default_factory=dict)
     alerts: list[dict] = field(default_factory=list)
@@ -46,8 +46,8 @@ class MonitorResult:
         return {
             "name": self.name, "portfolio_id": self.portfolio_id, "run_id": self.run_id, "rows": self.rows,
             "rows_rescreened": self.rescreened, "list_changes": self.list_changes, "new": self.new,
-            "changed": self.changed, "resolved": self.resolved, "open": self.open, "errors": self.errors, "seconds": round(self.seconds, 3),
-            "stages": self.stages, "alerts": self.alerts,
+            "changed": self.changed, "resolved": self.resolved, "open": self.open, "seconds": round(self.seconds, 3),
+            "stages": self.stages, "alerts": self.alerts, **({} if self.errors is None else {"errors": self.errors}),
         }
 
 

@@ -301,6 +301,7 @@ _UNCLOSED = "a quote opened here is never closed (double a quote inside a quoted
 
 
 def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | None) -> Table:
+    given = bool(encoding)
     if encoding:
         try:
             encoding = codecs.lookup(encoding).name
@@ -312,7 +313,7 @@ def _open_csv(path: Path, head: bytes, encoding: str | None, delimiter: str | No
     if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     text = head.decode(encoding, errors="replace")
-    if "\x00" in text:  # only an --encoding that does not fit gets here (e.g. utf-8 for a UTF-16 file)
+    if given and "\x00" in text:  # an --encoding that does not fit (utf-8 for a UTF-16 file)
         raise InputError(f"{path}: read as {encoding} the text has NUL characters; expected a text file in that encoding (leave --encoding out to detect it)")
     if delimiter is not None and len(delimiter) != 1:
         delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(delimiter.lower(), delimiter)
