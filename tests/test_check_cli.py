@@ -85,3 +85,12 @@ def test_errors_exit_two_with_one_line(check_home, args, message):
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_an_error_record_has_no_consequence(check_home):
+    proc = check(check_home, "--json")
+    assert proc.returncode == 2
+    record = json.loads(proc.stdout)
+    assert record["status"] == "error" and record["consequence"] is None  # not "clear": nothing was screened
+    bad_dob = check(check_home, "Kim Yong Chol", "--dob", "yesterday")
+    assert bad_dob.returncode == 2 and "--dob 'yesterday': expected a date" in bad_dob.stderr

@@ -257,7 +257,8 @@ def attach_rules(
     """Add consequences to a screening-result record (GUIDE.md section 5), in place.
 
     Each hit gets ``rules`` (list of rule dicts) and ``consequence``; the record
-    gets ``consequence`` (most severe over hits, ``clear`` without hits) and
+    gets ``consequence`` (most severe over hits, ``clear`` without hits, None for an
+    error record) and
     ``as_of``.  Entities are looked up with ``lookup(hit) -> (source, Entity,
     Choice|None)`` (e.g. :meth:`DatedScreener.lookup`) or in ``store``'s active
     lists.  Without ``context``, one is derived from the query (an ISIN or
@@ -284,6 +285,7 @@ def attach_rules(
         hit["rules"] = [r.to_dict() for r in attached]
         hit["consequence"] = hit_consequence(hit, attached)
         worst.append(hit["consequence"])
-    record["consequence"] = most_severe(worst)
+    # a record that could not be screened has no consequence: "clear" would say it was screened
+    record["consequence"] = None if record.get("status") == "error" else most_severe(worst)
     record["as_of"] = on.isoformat()
     return record
