@@ -24,11 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__ as VERSION
 from ..cases import ensure_tables
-from ..cases.errors import Conflict, Forbidden, NotFound
-from ..errors import ClearanceError, InputError, StoreError
+from ..errors import StoreError
 from .auth import LoginRequired, require
 from .config import Settings
 from .limits import BodyLimit, RateLimiter, SecurityHeaders
+from .views import ERROR_STATUSES
 
 log = logging.getLogger("clearance.api")
 STATIC = Path(__file__).parent / "static"
@@ -204,7 +204,7 @@ def _handlers(app: FastAPI) -> None:
 
         return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
 
-    for error_class, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (InputError, 400), (ClearanceError, 400)):
+    for error_class, status in ERROR_STATUSES:
         app.add_exception_handler(error_class, _status_handler(status))
 
     @app.exception_handler(StoreError)

@@ -12,9 +12,18 @@ from typing import Iterable
 
 from sqlalchemy import select
 
+from ..cases.errors import Conflict, Forbidden, NotFound
+from ..errors import ClearanceError, InputError
 from ..match.normalize import analyze
 from ..store import schema as t
 from ..store.diff import diff as store_diff
+
+#: The HTTP status of each library error (the most specific class first).
+ERROR_STATUSES = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (InputError, 400), (ClearanceError, 400))
+
+
+def error_status(exc: Exception) -> int:
+    return next(status for cls, status in ERROR_STATUSES if isinstance(exc, cls))
 
 
 def _age_days(stamp: str | None) -> int | None:

@@ -164,7 +164,7 @@ def decide(request: Request, alert_id: Annotated[int, PathParam(ge=1, le=2**31 -
     except ClearanceError as exc:
         if isinstance(exc, review.NotFound):
             raise
-        return _alert_view(request, alert_id, error=str(exc), status=403 if isinstance(exc, review.Forbidden) else 409 if isinstance(exc, review.Conflict) else 400)
+        return _alert_view(request, alert_id, error=str(exc), status=views.error_status(exc))
     return RedirectResponse(f"/ui/alerts/{alert_id}", status_code=303)
 
 

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import InputError
 from ..match.matcher import Matcher
 from ..model import IDENTIFIER_PROPERTIES, NAME_PROPERTIES
 from ..screen.check import check_schema
@@ -176,10 +177,6 @@ def _infos(screener) -> dict:
 # -- matching ---------------------------------------------------------------------------------
 
 
-class _TooMany(Exception):
-    pass
-
-
 def _values(props: dict[str, list[str] | str], names: tuple[str, ...]) -> list[str]:
     """The distinct values of some properties, in order (at most MAX_VALUES per property)."""
     out: dict[str, None] = {}
@@ -187,7 +184,7 @@ def _values(props: dict[str, list[str] | str], names: tuple[str, ...]) -> list[s
         value = props.get(prop)
         values = [value] if isinstance(value, str) else value or []
         if len(values) > MAX_VALUES:
-            raise _TooMany(f"property {prop!r}: {len(values):,} values; at most {MAX_VALUES} per property")
+            raise InputError(f"property {prop!r}: {len(values):,} values; at most {MAX_VALUES} per property")
         for v in values:
             v = str(v).strip()[:500]
             if v:
@@ -340,10 +337,7 @@ def match(
     excluded_ids, excluded_schemata = set(exclude_entity_ids), set(exclude_schema)
     responses = {}
     for key, example in body.queries.items():
-        try:
-            hits = match_example(screener, example, sources, cutoff, limit) if sources else []
-        except _TooMany as exc:
-            return JSONResponse({"detail": f"query {key!r}: {exc}"}, status_code=400)
+        hits = match_example(screener, example, sources, cutoff, limit) if sources else []
         hits = [h for h in hits if h["entity_id"] not in excluded_ids and h["schema"] not in excluded_schemata]
         responses[key] = {
             "status": 200,

@@ -34,9 +34,14 @@ err_console = Console(stderr=True)
 EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
 
 
-def fail(error: object) -> NoReturn:
-    """One red ``error:`` line on stderr, then exit 2 (a library error or a message)."""
+def error_line(error: object) -> None:
+    """The one red ``error:`` line every failure prints on stderr."""
     err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+
+
+def fail(error: object) -> NoReturn:
+    """:func:`error_line`, then exit 2 (a library error or a message)."""
+    error_line(error)
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -90,13 +95,13 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except ClearanceError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        error_line(exc)
         sys.exit(EXIT_ERROR)
     except ClickException as exc:  # a bad option or argument: one line too, not a usage box
         message = exc.format_message()
         if message:  # (a group run without a command has printed its help: nothing to add)
             where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) is not None else ""
-            err_console.print(f"[red]error:[/red] {where}{message} (see --help)", highlight=False, soft_wrap=True)
+            error_line(f"{where}{message} (see --help)")
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")

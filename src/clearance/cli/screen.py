@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
@@ -13,6 +13,9 @@ from rich.text import Text
 
 from ..errors import ClearanceError, InputError
 from . import EXIT_ERROR, EXIT_FLAGGED, EXIT_OK, app, console, err_console, fail, get_store
+
+#: -j, the same for every command that screens a file.
+Workers = Annotated[Optional[int], typer.Option("--workers", "-j", min=1, max=64, help="Worker processes (default: one per core).")]
 
 monitor_app = typer.Typer(help="Keep portfolios of counterparties under watch as the lists change.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
@@ -56,7 +59,7 @@ def screen(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Screen against the list versions in force on this date (YYYY-MM-DD)."),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Input text encoding (default: sniffed)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="XLSX sheet (default: the first)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, max=64, help="Worker processes (default: one per core)."),
+    workers: Workers = None,
     engine: str = typer.Option("local", "--engine", help="local (this machine) or spark (PySpark; Parquet/CSV in, Parquet/JSONL out)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL (default: local[*] unless a session exists)."),
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold", help="Score for 'match' (default 0.86)."),
@@ -164,7 +167,7 @@ def monitor_add(
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Input text encoding (default: sniffed)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="XLSX sheet (default: the first)."),
     replace: bool = typer.Option(False, "--replace", help="Replace a portfolio of the same name."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, max=64, help="Worker processes (default: one per core)."),
+    workers: Workers = None,
     match_threshold: Optional[float] = typer.Option(None, "--match-threshold"),
     review_threshold: Optional[float] = typer.Option(None, "--review-threshold"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -201,7 +204,7 @@ def monitor_run(
     name: List[str] = typer.Option([], "--name", "-n", help="Only this portfolio; repeatable (default: all)."),
     full: bool = typer.Option(False, "--full", help="Re-screen every row against every entity instead of only the changes."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (one object with a list of portfolios)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, max=64, help="Worker processes (default: one per core)."),
+    workers: Workers = None,
 ) -> None:
     """Re-screen portfolios against the entities added or changed since their last run.
 

@@ -171,10 +171,10 @@ class DatedScreener:
 
         self.store = store
         self.as_of = as_of
+        self.choices = choose(store, as_of, sources)
         #: Leave out entries of captures made after the date whose own listing date is after it
         #: too (a screen with no rules to say "not yet listed"); entries without one stay.
-        self.listed_only = listed_only
-        self.choices = choose(store, as_of, sources)
+        self.filtered = listed_only and any(c.dates_required for c in self.choices)
         self.by_source = {c.source: c for c in self.choices}
         self._bundled: dict[str, Entity] = {}
         for choice in self.choices:
@@ -182,8 +182,7 @@ class DatedScreener:
                 self._bundled.update({e.id: e for e in _bundled_entities(choice)})
         chosen_ids = {c.snapshot.id for c in self.choices if c.snapshot is not None}
         active_ids = {s.id for s in store.active_snapshots()}
-        filtered = listed_only and any(c.dates_required for c in self.choices)
-        if not self._bundled and chosen_ids == active_ids and not filtered:
+        if not self._bundled and chosen_ids == active_ids and not self.filtered:
             index = _remember(f"active:{store.url}:{store.fingerprint()}", lambda: _active_index(store))
         else:
             index = _remember(f"dated:{store.url}:{self._key()}", self._index)
@@ -198,7 +197,7 @@ class DatedScreener:
         parts = [f"{c.source}:{c.snapshot.id}:{c.snapshot.content_hash}" for c in self.choices if c.snapshot is not None]
         parts.extend(f"{c.source}:bundled:{_file_digest(Path(c.path or '') / 'covered.yaml')}" for c in self.choices if c.mode == "bundled")
         parts.extend([INDEX_VERSION, data_version()])
-        if self.listed_only and any(c.dates_required for c in self.choices):  # else the same index as check's
+        if self.filtered:  # else the same index as check's
             parts.append(f"listed-by:{self.as_of}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
@@ -219,7 +218,7 @@ class DatedScreener:
                 yield COVERED, entity
 
     def _counts(self, choice: Choice, entity: Entity) -> bool:
-        if not (self.listed_only and choice.dates_required and self.as_of):
+        if not (self.filtered and choice.dates_required):
             return True
         from .engine import listed_on
 

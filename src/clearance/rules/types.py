@@ -114,8 +114,9 @@ def most_severe(consequences: Iterable[str]) -> str:
     return best
 
 
-def as_date(value: date | datetime | str | None) -> date:
-    """A date from ``YYYY-MM-DD`` (or a date); today for ``None``."""
+def as_date(value: date | datetime | str | None, exact: bool = False) -> date:
+    """A date from ``YYYY-MM-DD`` (or a date); today for ``None``.  ``exact``: text must be
+    just that form (no time after it, no ``20190101``)."""
     if value is None:
         return date.today()
     if isinstance(value, datetime):
@@ -124,6 +125,9 @@ def as_date(value: date | datetime | str | None) -> date:
         return value
     text = str(value).strip()
     try:
-        return date.fromisoformat(text[:10])
+        found = date.fromisoformat(text[:10])
     except ValueError:
-        raise InputError(f"date {value!r} is not a date; expected YYYY-MM-DD") from None
+        found = None
+    if found is None or (exact and found.isoformat() != text):
+        raise InputError(f"date {value!r} is not a date; expected YYYY-MM-DD")
+    return found

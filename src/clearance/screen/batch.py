@@ -23,13 +23,11 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import InputError, StoreError
 from ..match.matcher import Thresholds
-from ..sources.common import iso_date
 from ..tabular import FieldMapping, Row, Table, file_fingerprint, map_fields, open_table, open_writer
 from ..tabular.write import encode_record, format_for_path, refuse_input_as_output
 from .check import Screener
@@ -170,11 +168,10 @@ def screener_for(store, sources: list[str] | None = None, as_of: str | None = No
     if as_of is None:
         snapshots = store.active_snapshots(sources)
         return Screener(store=store, sources=sources, thresholds=thresholds, max_hits=max_hits), snapshots
-    if len(as_of) != 10 or iso_date(as_of) != as_of:
-        raise InputError(f"date {as_of!r} is not a date; expected YYYY-MM-DD")  # the words of rules.as_date
     from ..rules.asof import DatedScreener
+    from ..rules.types import as_date
 
-    dated = DatedScreener(store, date.fromisoformat(as_of), thresholds=thresholds, max_hits=max_hits, sources=sources, listed_only=True)
+    dated = DatedScreener(store, as_date(as_of, exact=True), thresholds=thresholds, max_hits=max_hits, sources=sources, listed_only=True)
     return dated.screener, [c.snapshot for c in dated.choices if c.snapshot is not None]
 
 
